@@ -1,0 +1,115 @@
+"""Pure-Python system functions: CPU count, memory size, thread and worker counts."""
+import logging
+import os
+import resource
+from typing import Callable, Dict, Optional
+
+import psutil
+
+from skyutils._pure import cgroup
+from skyutils._pure.files import estimate_fd_for_directory
+
+logger = logging.getLogger('skyutils')
+
+CPU_ENV = 'SKYPILOT_POD_CPU_CORE_LIMIT'
+MEM_GB_ENV = 'SKYPILOT_POD_MEMORY_GB_LIMIT'
+MEM_BYTES_ENV = 'SKYPILOT_POD_MEMORY_BYTES_LIMIT'
+GIB = 1024**3
+# SkyPilot keeps this many descriptors for itself before dividing the rest.
+_FD_RESERVE = 100
+_MIN_FD_PER_RSYNC = 5
+_LOW_FD_LIMIT = 1024
+_low_fd_warning_shown = False
+
+
+def cpu_count_from_env() -> Optional[int]:
+    """The CPU count SKYPILOT_POD_CPU_CORE_LIMIT sets, or None when it is unset."""
+    value = os.environ.get(CPU_ENV)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError as e:
+        raise ValueError(f'Failed to parse the number of CPUs from {value}') from e
+
+
+def mem_size_gb_from_env() -> Optional[float]:
+    """The memory size in GiB the SKYPILOT_POD_MEMORY_* variables set, or None."""
+    value = os.environ.get(MEM_GB_ENV)
+    if value is not None:
+        try:
+            return float(value)
+        except ValueError as e:
+            raise ValueError(f'Failed to parse the memory size from {value} (GB)') from e
+    value = os.environ.get(MEM_BYTES_ENV)
+    if value is not None:
+        try:
+            return float(value) / GIB
+        except ValueError as e:
+            raise ValueError(f'Failed to parse the memory size from {value} (bytes)') from e
+    return None
+
+
+def get_cpu_count() -> int:
+    """Number of CPUs this process may use: env override, else min(host, affinity, cgroup)."""
+    from_env = cpu_count_from_env()
+    if from_env is not None:
+        return from_env
+    count = psutil.cpu_count()
+    if hasattr(os, 'sched_getaffinity'):
+        count = min(count, len(os.sched_getaffinity(0)))
+    quota = cgroup.cpu_limit(cgroup.root)
+    if quota is not None:
+        count = min(count, int(quota))
+    return count
+
+
+def get_mem_size_gb() -> float:
+    """Memory size in GiB: env override, else min(physical memory, cgroup limit)."""
+    from_env = mem_size_gb_from_env()
+    if from_env is not None:
+        return from_env
+    total = psutil.virtual_memory().total
+    limit = cgroup.memory_limit(cgroup.root)
+    if limit is not None:
+        total = min(total, limit)
+    return total / GIB
+
+
+def get_parallel_threads(cloud_str: Optional[str] = None) -> int:
+    """Threads for parallel work: max(4, host CPUs - 1), times 4 on Kubernetes."""
+    threads = max(4, (os.cpu_count() or 1) - 1)
+    if cloud_str and cloud_str.lower() == 'kubernetes':
+        return threads * 4
+    return threads
+
+
+def warn_if_fd_limit_low(soft_limit: int) -> None:
+    """Logs SkyPilot's low-descriptor-limit warning, once per process."""
+    global _low_fd_warning_shown
+    if soft_limit < _LOW_FD_LIMIT and not _low_fd_warning_shown:
+        logger.warning(f'Open file descriptor limit ({soft_limit}) is low. File sync to '
+                       'remote clusters may be slow. Consider increasing the limit using '
+                       '`ulimit -n <number>` or modifying system limits.')
+        _low_fd_warning_shown = True
+
+
+def max_workers_for_file_mounts(common_file_mounts: Dict[str, str], cloud_str: Optional[str],
+                                estimate_fd: Callable[[str], int],
+                                parallel_threads: Callable[[Optional[str]], int]) -> int:
+    """SkyPilot's worker formula, with the per-directory estimate supplied by the backend."""
+    soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    warn_if_fd_limit_low(soft_limit)
+    fd_per_rsync = _MIN_FD_PER_RSYNC
+    for src in common_file_mounts.values():
+        if os.path.isdir(src):
+            fd_per_rsync = max(fd_per_rsync, estimate_fd(src))
+    workers = (soft_limit - _FD_RESERVE) // fd_per_rsync
+    return min(max(workers, 1), parallel_threads(cloud_str))
+
+
+def get_max_workers_for_file_mounts(common_file_mounts: Dict[str, str],
+                                    cloud_str: Optional[str] = None) -> int:
+    """Parallel rsync workers the descriptor limit allows for these file mounts."""
+    return max_workers_for_file_mounts(common_file_mounts, cloud_str, estimate_fd_for_directory,
+                                       get_parallel_threads)

@@ -1,0 +1,53 @@
+"""Access to the published skypilot package, the reference for every function."""
+import builtins
+import contextlib
+import os
+
+import pytest
+
+REFERENCE_VERSION = '0.14.1'
+# ci/test sets this so that a missing reference fails the run instead of skipping.
+REQUIRED = os.environ.get('SKYUTILS_REQUIRE_REFERENCE') == '1'
+
+
+def load():
+    """(common_utils, subprocess_utils) of skypilot, or a skip/failure saying why not."""
+    try:
+        from sky.utils import common_utils, subprocess_utils
+    except Exception as e:  # noqa: BLE001 - any import failure means "no reference"
+        reason = (f'the reference skypilot=={REFERENCE_VERSION} is not importable ({e!r}); '
+                  f'install it with: pip install skypilot=={REFERENCE_VERSION}')
+        if REQUIRED:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+    return common_utils, subprocess_utils
+
+
+def outcome(fn, *args, **kwargs):
+    """('ok', result) or ('raises', exception type), for comparing two implementations."""
+    try:
+        return ('ok', fn(*args, **kwargs))
+    except Exception as e:  # noqa: BLE001 - the type is what gets compared
+        return ('raises', type(e))
+
+
+@contextlib.contextmanager
+def reference_cgroup_root(common_utils, fixture_root: str):
+    """Makes the reference read cgroup files from fixture_root instead of /sys/fs/cgroup.
+
+    The reference opens fixed paths with the builtin open() and checks v2 with
+    os.path.isfile(); both are redirected for paths under /sys/fs/cgroup only.
+    """
+    real_open = builtins.open
+    real_isfile = os.path.isfile
+
+    def redirect(path):
+        if isinstance(path, str) and path.startswith('/sys/fs/cgroup'):
+            return fixture_root + path[len('/sys/fs/cgroup'):]
+        return path
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common_utils, 'open',
+                      lambda path, *a, **k: real_open(redirect(path), *a, **k), raising=False)
+        patch.setattr(os.path, 'isfile', lambda path: real_isfile(redirect(path)))
+        yield

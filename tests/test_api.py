@@ -1,0 +1,50 @@
+"""The public surface: exactly the twelve functions, the alias and backend_info()."""
+import types
+
+import skyutils
+from skyutils import _dispatch
+
+TWELVE = {
+    'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
+    'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb',
+    'get_parallel_threads', 'get_max_workers_for_file_mounts', 'estimate_fd_for_directory',
+    'is_process_alive',
+}
+
+
+def test_exports_exactly_the_public_api():
+    assert set(skyutils.__all__) == TWELVE | {'get_max_workers', 'backend_info'}
+    public = {name for name, value in vars(skyutils).items()
+              if not name.startswith('_') and not isinstance(value, types.ModuleType)}
+    assert public == set(skyutils.__all__)
+    for name in skyutils.__all__:
+        assert callable(getattr(skyutils, name)), name
+
+
+def test_every_function_has_a_docstring():
+    for name in TWELVE:
+        doc = getattr(skyutils, name).__doc__
+        assert doc and doc.strip(), name
+
+
+def test_backend_info_shape():
+    info = skyutils.backend_info()
+    assert info['version'] == skyutils.__version__
+    assert set(info['functions']) == TWELVE
+    backends = set()
+    for name, choice in info['functions'].items():
+        assert choice['backend'] in ('python', 'native'), name
+        assert choice['reason'], name
+        backends.add(choice['backend'])
+    expected = backends.pop() if len(backends) == 1 else 'mixed'
+    assert info['backend'] == expected
+
+
+def test_backend_info_is_a_copy():
+    info = skyutils.backend_info()
+    info['functions']['base36_encode']['backend'] = 'tampered'
+    assert skyutils.backend_info()['functions']['base36_encode']['backend'] != 'tampered'
+
+
+def test_dispatch_covers_every_function():
+    assert set(_dispatch.FUNCTION_NAMES) == TWELVE
