@@ -13,9 +13,27 @@ from skyutils import _pure
 from skyutils._pure import cgroup
 
 
+def _native_backend():
+    """The native functions, with pure ones where the library has none (as dispatch does)."""
+    from skyutils import _native
+    if _native.LIB is None:
+        if os.environ.get('SKYUTILS_REQUIRE_NATIVE') == '1':
+            raise RuntimeError(f'SKYUTILS_REQUIRE_NATIVE=1 but: {_native.LOADED.reason}')
+        return None
+    from skyutils import _bindings
+    backend = types.SimpleNamespace(**{name: getattr(_pure, name) for name in _pure.__all__})
+    for name in _bindings.__all__:
+        setattr(backend, name, getattr(_bindings, name))
+    return backend
+
+
 def _backends():
     """Every backend this install can serve, by name."""
-    return {'python': _pure}
+    backends = {'python': _pure}
+    native = _native_backend()
+    if native is not None:
+        backends['native'] = native
+    return backends
 
 
 BACKENDS = _backends()

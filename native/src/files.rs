@@ -1,0 +1,393 @@
+//! read_last_n_lines (the byte tail) and estimate_fd_for_directory (the entry count).
+
+use std::ffi::{c_int, CStr};
+
+use crate::ffi::{self, os_error, path_arg, put};
+
+/// `skyutils_read_tail` flag: the file is empty (Python returns `[]`, not `['']`).
+pub const TAIL_EMPTY_FILE: u32 = 1;
+
+const FIRST_BLOCK: usize = 16 * 1024;
+const MAX_BLOCK: usize = 4 * 1024 * 1024;
+
+/// A file descriptor closed on drop.
+struct Fd(c_int);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: self.0 is a descriptor this struct opened and nothing else closes.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn open(path: &CStr, flags: c_int) -> Result<Fd, c_int> {
+    loop {
+        // SAFETY: path is a valid NUL-terminated string for the call's duration.
+        let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            return Ok(Fd(fd));
+        }
+        let errno = ffi::last_errno();
+        if errno != libc::EINTR {
+            return Err(errno);
+        }
+    }
+}
+
+fn fstat(fd: &Fd) -> Result<libc::stat, c_int> {
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is open and `st` is a writable stat buffer.
+    if unsafe { libc::fstat(fd.0, &mut st) } != 0 {
+        return Err(ffi::last_errno());
+    }
+    Ok(st)
+}
+
+/// Why a tail read could not finish natively.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TailError {
+    /// errno of a failed system call.
+    Os(c_int),
+    /// Not a regular file, or it shrank while read: Python decides.
+    Defer,
+}
+
+/// Fills `buf` from `offset`; a short read means the file shrank under us.
+fn read_exact_at(fd: &Fd, buf: &mut [u8], offset: u64) -> Result<(), TailError> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: fd is open and `rest` is writable for rest.len() bytes.
+        let got = unsafe {
+            libc::pread(
+                fd.0,
+                rest.as_mut_ptr().cast(),
+                rest.len(),
+                (offset + done as u64) as libc::off_t,
+            )
+        };
+        if got < 0 {
+            let errno = ffi::last_errno();
+            if errno == libc::EINTR {
+                continue;
+            }
+            return Err(TailError::Os(errno));
+        }
+        if got == 0 {
+            return Err(TailError::Defer);
+        }
+        done += got as usize;
+    }
+    Ok(())
+}
+
+/// The bytes of the last `n` lines of a file of `size` bytes, without the file's final
+/// newline (Python splits them on b'\n'). Reads backwards, so cost follows the tail.
+pub fn tail_bytes(
+    mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    size: u64,
+    n: u64,
+) -> Result<Vec<u8>, TailError> {
+    let mut end = size;
+    if size > 0 {
+        let mut last = [0u8; 1];
+        read_at(&mut last, size - 1)?;
+        if last[0] == b'\n' {
+            end -= 1; // A final newline ends the last line; it does not start another.
+        }
+    }
+    // Blocks read so far, last block first; the tail is found when n newlines are seen.
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    let mut newlines: u64 = 0;
+    let mut pos = end;
+    let mut block_size = FIRST_BLOCK;
+    let mut start_in_first: Option<usize> = None;
+    while pos > 0 && n > 0 {
+        let step = block_size.min(pos as usize);
+        pos -= step as u64;
+        let mut block = vec![0u8; step];
+        read_at(&mut block, pos)?;
+        for index in memchr::memrchr_iter(b'\n', &block) {
+            newlines += 1;
+            if newlines == n {
+                start_in_first = Some(index + 1);
+                break;
+            }
+        }
+        blocks.push(block);
+        if start_in_first.is_some() {
+            break;
+        }
+        block_size = (block_size * 2).min(MAX_BLOCK);
+    }
+    let skip = start_in_first.unwrap_or(0);
+    let total: usize = blocks.iter().map(Vec::len).sum::<usize>() - skip;
+    let mut tail = Vec::with_capacity(total);
+    for (i, block) in blocks.iter().rev().enumerate() {
+        tail.extend_from_slice(if i == 0 { &block[skip..] } else { block });
+    }
+    Ok(tail)
+}
+
+fn read_tail_file(path: &CStr, n: u64) -> Result<(Vec<u8>, u32), TailError> {
+    let fd = open(path, libc::O_RDONLY).map_err(TailError::Os)?;
+    let st = fstat(&fd).map_err(TailError::Os)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(TailError::Defer);
+    }
+    let size = st.st_size as u64;
+    if size == 0 {
+        return Ok((Vec::new(), TAIL_EMPTY_FILE));
+    }
+    let tail = tail_bytes(|buf, offset| read_exact_at(&fd, buf, offset), size, n)?;
+    Ok((tail, 0))
+}
+
+/// Reads the tail holding the last `n` lines of the file at `path` into a buffer the
+/// library allocates (`*out`, `*out_len`; free it with `skyutils_free_buffer`), without the
+/// file's final newline. `*flags` gets `TAIL_EMPTY_FILE` for an empty file.
+/// ERR_OS: `*err_no` holds errno. DEFER: not a regular file, or it shrank while read.
+///
+/// # Safety
+/// `path` must point to `path_len` readable bytes; the out-pointers must be valid for one
+/// write each.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_read_tail(
+    path: *const u8,
+    path_len: usize,
+    n: u64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    flags: *mut u32,
+    err_no: *mut c_int,
+) -> c_int {
+    ffi::guard(|| {
+        // SAFETY: the caller passes path_len readable bytes.
+        let Some(path) = (unsafe { path_arg(path, path_len) }) else {
+            return ffi::ERR_ARG;
+        };
+        if out.is_null() || out_len.is_null() || flags.is_null() || err_no.is_null() {
+            return ffi::ERR_ARG;
+        }
+        match read_tail_file(&path, n) {
+            Ok((tail, found_flags)) => {
+                let tail = tail.into_boxed_slice();
+                let len = tail.len();
+                let ptr = Box::into_raw(tail) as *mut u8;
+                // SAFETY: all four out-pointers were checked non-null; ctypes passes byref.
+                unsafe {
+                    put(out, ptr);
+                    put(out_len, len);
+                    put(flags, found_flags);
+                }
+                ffi::OK
+            }
+            // SAFETY: err_no checked non-null above.
+            Err(TailError::Os(errno)) => unsafe { os_error(err_no, errno) },
+            Err(TailError::Defer) => ffi::DEFER,
+        }
+    })
+}
+
+/// Frees a buffer that `skyutils_read_tail` returned. Null is ignored.
+///
+/// # Safety
+/// `ptr` and `len` must be exactly what one `skyutils_read_tail` call returned, and the
+/// buffer must not be used or freed again.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_free_buffer(ptr: *mut u8, len: usize) {
+    if ptr.is_null() {
+        return;
+    }
+    let _ = ffi::guard(|| {
+        // SAFETY: ptr/len came from Box::into_raw of a Box<[u8]> of this length.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
+        ffi::OK
+    });
+}
+
+/// Entries directly in a directory, `.` and `..` not counted, without building names.
+#[cfg(target_os = "linux")]
+fn count_entries(path: &CStr) -> Result<u64, c_int> {
+    let fd = open(path, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    // u64 elements keep the buffer aligned for the dirent64 records the kernel writes.
+    let mut buf = vec![0u64; 32 * 1024];
+    let buf_bytes = buf.len() * 8;
+    let mut count = 0u64;
+    loop {
+        // SAFETY: fd is an open directory; buf is writable for buf_bytes bytes.
+        let got = unsafe { libc::syscall(libc::SYS_getdents64, fd.0, buf.as_mut_ptr(), buf_bytes) };
+        if got < 0 {
+            let errno = ffi::last_errno();
+            if errno == libc::EINTR {
+                continue;
+            }
+            return Err(errno);
+        }
+        if got == 0 {
+            return Ok(count);
+        }
+        // SAFETY: the kernel filled `got` <= buf_bytes bytes of buf.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), got as usize) };
+        count += count_dirents(bytes);
+    }
+}
+
+/// Counts linux_dirent64 records in a getdents64 buffer, skipping `.` and `..`.
+/// Layout: d_ino u64, d_off i64, d_reclen u16 (offset 16), d_type u8, d_name (offset 19).
+#[cfg(target_os = "linux")]
+pub fn count_dirents(bytes: &[u8]) -> u64 {
+    const NAME: usize = 19;
+    let mut count = 0;
+    let mut offset = 0;
+    while offset + NAME < bytes.len() {
+        let reclen = u16::from_ne_bytes([bytes[offset + 16], bytes[offset + 17]]) as usize;
+        if reclen == 0 || offset + reclen > bytes.len() {
+            break;
+        }
+        let name = &bytes[offset + NAME..offset + reclen];
+        let is_dot = name.starts_with(b".\0") || name.starts_with(b"..\0");
+        if !is_dot {
+            count += 1;
+        }
+        offset += reclen;
+    }
+    count
+}
+
+#[cfg(not(target_os = "linux"))]
+fn count_entries(path: &CStr) -> Result<u64, c_int> {
+    // SAFETY: path is a valid NUL-terminated string.
+    let dir = unsafe { libc::opendir(path.as_ptr()) };
+    if dir.is_null() {
+        return Err(ffi::last_errno());
+    }
+    let mut count = 0u64;
+    let result = loop {
+        // readdir signals errors only through errno, so clear it first.
+        errno_clear();
+        // SAFETY: dir is an open DIR* that only this loop uses.
+        let entry = unsafe { libc::readdir(dir) };
+        if entry.is_null() {
+            let errno = ffi::last_errno();
+            break if errno == 0 { Ok(count) } else { Err(errno) };
+        }
+        // SAFETY: readdir returned a valid dirent whose d_name is NUL-terminated.
+        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            count += 1;
+        }
+    };
+    // SAFETY: dir came from opendir and is closed once.
+    unsafe { libc::closedir(dir) };
+    result
+}
+
+#[cfg(not(target_os = "linux"))]
+fn errno_clear() {
+    // SAFETY: __error() returns this thread's errno location.
+    unsafe { *libc::__error() = 0 };
+}
+
+/// Writes the number of entries directly in the directory at `path` to `*count`.
+/// ERR_OS: `*err_no` holds errno (ENOENT, ENOTDIR, EACCES, ... as os.listdir reports).
+///
+/// # Safety
+/// `path` must point to `path_len` readable bytes; `count` and `err_no` must be valid for
+/// one write each.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_count_dir_entries(
+    path: *const u8,
+    path_len: usize,
+    count: *mut u64,
+    err_no: *mut c_int,
+) -> c_int {
+    ffi::guard(|| {
+        // SAFETY: the caller passes path_len readable bytes.
+        let Some(path) = (unsafe { path_arg(path, path_len) }) else {
+            return ffi::ERR_ARG;
+        };
+        if count.is_null() || err_no.is_null() {
+            return ffi::ERR_ARG;
+        }
+        match count_entries(&path) {
+            // SAFETY: count checked non-null above.
+            Ok(found) => unsafe {
+                put(count, found);
+                ffi::OK
+            },
+            // SAFETY: err_no checked non-null above.
+            Err(errno) => unsafe { os_error(err_no, errno) },
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail(data: &[u8], n: u64) -> Vec<u8> {
+        let read = |buf: &mut [u8], offset: u64| {
+            let start = offset as usize;
+            buf.copy_from_slice(&data[start..start + buf.len()]);
+            Ok(())
+        };
+        tail_bytes(read, data.len() as u64, n).unwrap()
+    }
+
+    #[test]
+    fn spec_table_bytes() {
+        assert_eq!(tail(b"a\nb\nc\n", 1), b"c");
+        assert_eq!(tail(b"a\nb\nc\n", 2), b"b\nc");
+        assert_eq!(tail(b"a\nb\nc\n", 5), b"a\nb\nc");
+        assert_eq!(tail(b"a\nb\nc", 2), b"b\nc");
+        assert_eq!(tail(b"\n", 1), b"");
+        assert_eq!(tail(b"\n\n", 2), b"\n");
+        assert_eq!(tail(b"a\n\nb\n", 2), b"\nb");
+        assert_eq!(tail(b"abc", 3), b"abc");
+    }
+
+    #[test]
+    fn tail_across_many_blocks() {
+        let mut data = Vec::new();
+        for i in 0..200_000u32 {
+            data.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        let got = tail(&data, 150_000);
+        let text = String::from_utf8(got).unwrap();
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(lines.len(), 150_000);
+        assert_eq!(lines[0], "line 50000");
+        assert_eq!(lines[149_999], "line 199999");
+        assert_eq!(tail(&data, u64::MAX).len(), data.len() - 1);
+    }
+
+    #[test]
+    fn shrinking_file_defers() {
+        let read = |_: &mut [u8], _: u64| Err(TailError::Defer);
+        assert_eq!(tail_bytes(read, 10, 1), Err(TailError::Defer));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn dirent_parsing_skips_dots_and_stops_on_bad_lengths() {
+        fn record(name: &[u8]) -> Vec<u8> {
+            let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+            let mut rec = vec![0u8; reclen];
+            rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+            rec[19..19 + name.len()].copy_from_slice(name);
+            rec
+        }
+        let mut buf = Vec::new();
+        for name in [&b"."[..], b"..", b"a", b".hidden", b"..x"] {
+            buf.extend(record(name));
+        }
+        assert_eq!(count_dirents(&buf), 3);
+        let mut broken = record(b"a");
+        broken[16] = 0;
+        broken[17] = 0;
+        assert_eq!(count_dirents(&broken), 0);
+        assert_eq!(count_dirents(&buf[..buf.len() - 3]), 2);
+    }
+}

@@ -1,0 +1,45 @@
+//! The native backend of skypilot-rust: a plain C ABI (declared in include/skyutils.h)
+//! that the `skyutils` Python package loads with ctypes.
+//!
+//! Every exported function is `extern "C"`, prefixed `skyutils_`, catches panics at the
+//! boundary (`ffi::guard`), returns an `int` status and writes results through
+//! out-pointers. Modules are named as the Python side's: text, files, system, process.
+
+use std::ffi::{c_char, c_int};
+
+pub mod cgroup;
+pub mod ffi;
+pub mod files;
+pub mod process;
+pub mod system;
+pub mod text;
+
+/// Raised whenever an exported signature or a status code changes meaning.
+pub const ABI_VERSION: u32 = 1;
+
+/// The ABI version; Python binds nothing unless it matches what it was written for.
+#[no_mangle]
+pub extern "C" fn skyutils_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+/// The library's version as a static NUL-terminated string (never freed).
+#[no_mangle]
+pub extern "C" fn skyutils_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Panics inside the boundary guard and returns what the guard makes of it (ERR_PANIC):
+/// lets the Python tests prove that a Rust panic cannot take the interpreter down.
+#[no_mangle]
+pub extern "C" fn skyutils_selftest_panic() -> c_int {
+    ffi::guard(|| panic!("skyutils_selftest_panic: deliberate panic"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn guard_turns_panics_into_status() {
+        assert_eq!(super::skyutils_selftest_panic(), super::ffi::ERR_PANIC);
+    }
+}

@@ -1,0 +1,213 @@
+//! is_process_alive and find_free_port.
+
+use std::ffi::c_int;
+
+use crate::ffi::{self, os_error, put};
+
+/// What the State and Tgid lines of /proc/<pid>/status say about `pid`.
+#[cfg(target_os = "linux")]
+pub fn alive_from_status(status: &[u8], pid: i64) -> Option<bool> {
+    let mut state = None;
+    let mut tgid = None;
+    for line in status.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"State:") {
+            state = rest.iter().copied().find(|b| !b.is_ascii_whitespace());
+        } else if let Some(rest) = line.strip_prefix(b"Tgid:") {
+            tgid = std::str::from_utf8(rest).ok()?.trim().parse::<i64>().ok();
+        }
+        if state.is_some() && tgid.is_some() {
+            break;
+        }
+    }
+    // A thread id is not a process (psutil.pid_exists says False); a zombie is not alive.
+    Some(tgid? == pid && state? != b'Z')
+}
+
+/// Some(answer), or None when Python must decide (an unexpected error or format).
+#[cfg(target_os = "linux")]
+fn process_alive(pid: i64) -> Option<bool> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(format!("/proc/{pid}/status")) {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Some(false),
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Some(false),
+        Err(_) => return None,
+    };
+    // State and Tgid are among the first lines; Name (at most 64 escaped bytes) precedes them.
+    let mut buf = [0u8; 1024];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(got) => filled += got,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Some(false),
+            Err(_) => return None,
+        }
+    }
+    alive_from_status(&buf[..filled], pid)
+}
+
+#[cfg(target_os = "macos")]
+fn process_alive(pid: i64) -> Option<bool> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        match ffi::last_errno() {
+            libc::ESRCH => return Some(false),
+            libc::EPERM => {} // exists, owned by someone else
+            _ => return None,
+        }
+    }
+    // SAFETY: an all-zero proc_bsdinfo is a valid value of this plain C struct.
+    let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::proc_bsdinfo>() as c_int;
+    // SAFETY: info is writable for `size` bytes.
+    let got = unsafe {
+        libc::proc_pidinfo(
+            pid,
+            libc::PROC_PIDTBSDINFO,
+            0,
+            (&mut info as *mut libc::proc_bsdinfo).cast(),
+            size,
+        )
+    };
+    if got != size {
+        return Some(true); // It exists (kill said so); its status is hidden from us.
+    }
+    Some(info.pbi_status != libc::SZOMB)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn process_alive(_pid: i64) -> Option<bool> {
+    None
+}
+
+/// Writes 1 to `*alive` when process `pid` exists and is not a zombie, else 0.
+/// pid <= 0 is never alive. DEFER: Python must decide.
+///
+/// # Safety
+/// `alive` must be valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_process_alive(pid: i64, alive: *mut c_int) -> c_int {
+    ffi::guard(|| {
+        if alive.is_null() {
+            return ffi::ERR_ARG;
+        }
+        let answer = if pid <= 0 || pid > i64::from(i32::MAX) {
+            Some(false)
+        } else {
+            process_alive(pid)
+        };
+        match answer {
+            // SAFETY: alive checked non-null above.
+            Some(found) => unsafe {
+                put(alive, c_int::from(found));
+                ffi::OK
+            },
+            None => ffi::DEFER,
+        }
+    })
+}
+
+/// A new IPv4 TCP socket, close-on-exec like Python's sockets.
+fn tcp_socket() -> Result<c_int, c_int> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: socket() has no memory-safety preconditions.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: socket() has no memory-safety preconditions.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(ffi::last_errno());
+    }
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: fd is a socket this function just opened.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC)
+    };
+    Ok(fd)
+}
+
+/// Whether a fresh socket binds INADDR_ANY:port (no SO_REUSEADDR, no listen), as
+/// SkyPilot's `s.bind(('', port))`. Err: socket() itself failed (errno).
+fn binds(port: u16) -> Result<bool, c_int> {
+    let fd = tcp_socket()?;
+    // SAFETY: an all-zero sockaddr_in is a valid value of this plain C struct.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_port = port.to_be();
+    addr.sin_addr = libc::in_addr {
+        s_addr: libc::INADDR_ANY.to_be(),
+    };
+    #[cfg(target_os = "macos")]
+    {
+        addr.sin_len = std::mem::size_of::<libc::sockaddr_in>() as u8;
+    }
+    // SAFETY: addr is a valid sockaddr_in and the length matches it.
+    let rc = unsafe {
+        libc::bind(
+            fd,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    // SAFETY: fd was opened above and is closed exactly once.
+    unsafe { libc::close(fd) };
+    Ok(rc == 0)
+}
+
+/// Writes the first port in [start, 65535) that binds to `*port`.
+/// NOT_FOUND: none does. ERR_OS: socket() failed, errno in `*err_no` (Python raises it, as
+/// SkyPilot's socket.socket() would). ERR_ARG: start outside 0..=65535.
+///
+/// # Safety
+/// `port` and `err_no` must be valid for one write each.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_find_free_port(
+    start: i32,
+    port: *mut i32,
+    err_no: *mut c_int,
+) -> c_int {
+    ffi::guard(|| {
+        if port.is_null() || err_no.is_null() || !(0..=65535).contains(&start) {
+            return ffi::ERR_ARG;
+        }
+        for candidate in start..65535 {
+            match binds(candidate as u16) {
+                // SAFETY: port checked non-null above.
+                Ok(true) => unsafe {
+                    put(port, candidate);
+                    return ffi::OK;
+                },
+                Ok(false) => continue,
+                // SAFETY: err_no checked non-null above.
+                Err(errno) => return unsafe { os_error(err_no, errno) },
+            }
+        }
+        ffi::NOT_FOUND
+    })
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines() {
+        let live = b"Name:\tpython\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nPid:\t42\n";
+        assert_eq!(alive_from_status(live, 42), Some(true));
+        let zombie = b"Name:\tx\nState:\tZ (zombie)\nTgid:\t42\n";
+        assert_eq!(alive_from_status(zombie, 42), Some(false));
+        let thread = b"Name:\tx\nState:\tR (running)\nTgid:\t41\n";
+        assert_eq!(alive_from_status(thread, 42), Some(false));
+        assert_eq!(alive_from_status(b"Name:\tx\n", 42), None);
+    }
+
+    #[test]
+    fn this_process_is_alive() {
+        let pid = i64::from(std::process::id());
+        assert_eq!(process_alive(pid), Some(true));
+        assert_eq!(process_alive(i64::from(i32::MAX)), Some(false));
+    }
+}

@@ -1,0 +1,186 @@
+//! get_cpu_count and get_mem_size_gb: host count, affinity and cgroup in one call.
+//! (The SKYPILOT_POD_* overrides are read by Python before these are called.)
+
+use std::ffi::{c_int, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::cgroup::{Cgroup, Parse};
+use crate::ffi::{self, bytes_arg, put};
+
+/// Logical CPUs online, as psutil.cpu_count() reports them.
+#[cfg(target_os = "linux")]
+fn logical_cpus() -> Option<i64> {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let count = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    (count > 0).then_some(count as i64)
+}
+
+#[cfg(target_os = "macos")]
+fn logical_cpus() -> Option<i64> {
+    sysctl_value::<c_int>(c"hw.logicalcpu")
+        .filter(|&n| n > 0)
+        .map(i64::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn logical_cpus() -> Option<i64> {
+    None
+}
+
+/// Reads a fixed-size sysctl value by name.
+#[cfg(target_os = "macos")]
+fn sysctl_value<T: Default + Copy>(name: &std::ffi::CStr) -> Option<T> {
+    let mut value = T::default();
+    let mut size = std::mem::size_of::<T>();
+    // SAFETY: `value` is writable for `size` bytes; name is NUL-terminated.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            name.as_ptr(),
+            (&mut value as *mut T).cast(),
+            &mut size,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (rc == 0 && size == std::mem::size_of::<T>()).then_some(value)
+}
+
+/// CPUs in this process's affinity mask, as len(os.sched_getaffinity(0)).
+#[cfg(target_os = "linux")]
+fn affinity_cpus() -> Option<i64> {
+    // Grow the mask until the kernel accepts its size (machines with > 1024 CPUs).
+    let mut words = 16usize;
+    loop {
+        let mut mask = vec![0u64; words];
+        let bytes = words * 8;
+        // SAFETY: mask is writable for `bytes` bytes; pid 0 is this thread.
+        let rc = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, bytes, mask.as_mut_ptr()) };
+        if rc > 0 {
+            let used = (rc as usize).div_ceil(8);
+            return Some(mask[..used].iter().map(|w| w.count_ones() as i64).sum());
+        }
+        if ffi::last_errno() != libc::EINVAL || words >= 1 << 16 {
+            return None;
+        }
+        words *= 2;
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn affinity_cpus() -> Option<i64> {
+    None // macOS has no affinity sets; Python has no os.sched_getaffinity there.
+}
+
+/// Total physical memory in bytes, as psutil.virtual_memory().total.
+#[cfg(target_os = "linux")]
+fn physical_memory() -> Option<u64> {
+    // SAFETY: an all-zero sysinfo is a valid value of this plain C struct.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: info is a writable sysinfo struct.
+    if unsafe { libc::sysinfo(&mut info) } != 0 {
+        return None;
+    }
+    (info.totalram as u64).checked_mul(u64::from(info.mem_unit.max(1)))
+}
+
+#[cfg(target_os = "macos")]
+fn physical_memory() -> Option<u64> {
+    sysctl_value::<u64>(c"hw.memsize")
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn physical_memory() -> Option<u64> {
+    None
+}
+
+fn cgroup_at(root: *const u8, root_len: usize) -> Option<Cgroup> {
+    // SAFETY: the exported functions' callers pass root_len readable bytes.
+    let root = unsafe { bytes_arg(root, root_len)? };
+    Some(Cgroup::new(Path::new(OsStr::from_bytes(root))))
+}
+
+/// min(logical CPUs, affinity set, floor of the cgroup quota).
+pub fn cpu_count(cgroup: &Cgroup) -> Parse<i64> {
+    let Some(mut count) = logical_cpus() else {
+        return Parse::Defer;
+    };
+    if let Some(affinity) = affinity_cpus() {
+        count = count.min(affinity);
+    }
+    match cgroup.cpu_limit() {
+        Parse::Value(Some(cores)) => Parse::Value(count.min(cores.trunc() as i64)),
+        Parse::Value(None) => Parse::Value(count),
+        Parse::Defer => Parse::Defer,
+    }
+}
+
+/// min(physical memory, cgroup limit) in bytes.
+pub fn memory_bytes(cgroup: &Cgroup) -> Parse<u64> {
+    let Some(total) = physical_memory() else {
+        return Parse::Defer;
+    };
+    match cgroup.memory_limit() {
+        Parse::Value(Some(limit)) => Parse::Value(total.min(limit)),
+        Parse::Value(None) => Parse::Value(total),
+        Parse::Defer => Parse::Defer,
+    }
+}
+
+/// Writes the usable CPU count to `*count`, reading cgroup files under `cgroup_root`.
+/// DEFER: a cgroup file holds text that Python must parse.
+///
+/// # Safety
+/// `cgroup_root` must point to `root_len` readable bytes; `count` must be valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_cpu_count(
+    cgroup_root: *const u8,
+    root_len: usize,
+    count: *mut i64,
+) -> c_int {
+    ffi::guard(|| {
+        let Some(cgroup) = cgroup_at(cgroup_root, root_len) else {
+            return ffi::ERR_ARG;
+        };
+        match cpu_count(&cgroup) {
+            // SAFETY: put checks for null; ctypes passes byref(c_int64).
+            Parse::Value(found) => {
+                if unsafe { put(count, found) } {
+                    ffi::OK
+                } else {
+                    ffi::ERR_ARG
+                }
+            }
+            Parse::Defer => ffi::DEFER,
+        }
+    })
+}
+
+/// Writes min(physical memory, cgroup limit) in bytes to `*bytes`.
+/// DEFER: a cgroup file holds text that Python must parse.
+///
+/// # Safety
+/// `cgroup_root` must point to `root_len` readable bytes; `bytes` must be valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_memory_bytes(
+    cgroup_root: *const u8,
+    root_len: usize,
+    bytes: *mut u64,
+) -> c_int {
+    ffi::guard(|| {
+        let Some(cgroup) = cgroup_at(cgroup_root, root_len) else {
+            return ffi::ERR_ARG;
+        };
+        match memory_bytes(&cgroup) {
+            // SAFETY: put checks for null; ctypes passes byref(c_uint64).
+            Parse::Value(found) => {
+                if unsafe { put(bytes, found) } {
+                    ffi::OK
+                } else {
+                    ffi::ERR_ARG
+                }
+            }
+            Parse::Defer => ffi::DEFER,
+        }
+    })
+}

@@ -1,0 +1,47 @@
+"""Native bindings of get_cpu_count, get_mem_size_gb and get_max_workers_for_file_mounts."""
+import os
+from ctypes import byref, c_int64, c_uint64
+from typing import Dict, Optional
+
+from skyutils import _fallbacks
+from skyutils._bindings.files import estimate_fd_for_directory
+from skyutils._native import LIB, OK
+from skyutils._pure import cgroup
+from skyutils._pure import system as pure
+
+_cpu_count = LIB.skyutils_cpu_count
+_memory_bytes = LIB.skyutils_memory_bytes
+
+
+def get_cpu_count() -> int:
+    """Number of CPUs this process may use: env override, else min(host, affinity, cgroup)."""
+    from_env = pure.cpu_count_from_env()
+    if from_env is not None:
+        return from_env
+    root = os.fsencode(cgroup.root)
+    count = c_int64()
+    if _cpu_count(root, len(root), byref(count)) == OK:
+        return count.value
+    # A cgroup file holds text only Python's float() can judge.
+    _fallbacks.record('get_cpu_count')
+    return pure.get_cpu_count()
+
+
+def get_mem_size_gb() -> float:
+    """Memory size in GiB: env override, else min(physical memory, cgroup limit)."""
+    from_env = pure.mem_size_gb_from_env()
+    if from_env is not None:
+        return from_env
+    root = os.fsencode(cgroup.root)
+    total = c_uint64()
+    if _memory_bytes(root, len(root), byref(total)) == OK:
+        return total.value / pure.GIB
+    _fallbacks.record('get_mem_size_gb')
+    return pure.get_mem_size_gb()
+
+
+def get_max_workers_for_file_mounts(common_file_mounts: Dict[str, str],
+                                    cloud_str: Optional[str] = None) -> int:
+    """Parallel rsync workers the descriptor limit allows for these file mounts."""
+    return pure.max_workers_for_file_mounts(common_file_mounts, cloud_str,
+                                            estimate_fd_for_directory, pure.get_parallel_threads)

@@ -1,0 +1,116 @@
+"""Finds and loads the native library, checks its ABI version, declares every C signature.
+
+The library is loaded only from this package's own `_lib` directory, by absolute path, so
+nothing on the library search path or in the current directory can stand in for it.
+`native/include/skyutils.h` is the written ABI; tests/test_header.py holds the two together.
+"""
+import ctypes
+import os
+import sys
+import warnings
+from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64
+from typing import Optional
+
+ABI_VERSION = 1
+
+# Status codes (SKYUTILS_* in skyutils.h).
+OK = 0
+ERR_OS = -1
+ERR_ARG = -2
+ERR_PANIC = -3
+DEFER = -4
+NOT_FOUND = -5
+TAIL_EMPTY_FILE = 1
+
+_bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
+
+# Every exported function: name -> (restype, argtypes).
+SIGNATURES = {
+    'skyutils_abi_version': (c_uint32, []),
+    'skyutils_version': (c_char_p, []),
+    'skyutils_selftest_panic': (c_int, []),
+    'skyutils_base36_encode': (c_int, [_bytes_ptr, c_size_t, c_char_p, c_size_t,
+                                       POINTER(c_size_t)]),
+    'skyutils_read_tail': (c_int, [_bytes_ptr, c_size_t, c_uint64,
+                                   POINTER(POINTER(ctypes.c_uint8)), POINTER(c_size_t),
+                                   POINTER(c_uint32), POINTER(c_int)]),
+    'skyutils_free_buffer': (None, [POINTER(ctypes.c_uint8), c_size_t]),
+    'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64),
+                                           POINTER(c_int)]),
+    'skyutils_cpu_count': (c_int, [_bytes_ptr, c_size_t, POINTER(c_int64)]),
+    'skyutils_memory_bytes': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64)]),
+    'skyutils_process_alive': (c_int, [c_int64, POINTER(c_int)]),
+    'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
+}
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+LIB_DIR = os.path.join(PACKAGE_DIR, '_lib')
+LIB_NAME = 'libskyutils.dylib' if sys.platform == 'darwin' else 'libskyutils.so'
+LIB_PATH = os.path.join(LIB_DIR, LIB_NAME)
+USE_RUST_ENV = 'SKYPILOT_USE_RUST'
+
+
+class LoadResult:
+    """The loaded library (or None) and a sentence saying why it is or is not in use."""
+
+    def __init__(self, lib: Optional[ctypes.CDLL], reason: str, version: Optional[str] = None):
+        self.lib = lib
+        self.reason = reason
+        self.version = version
+
+
+def native_allowed() -> bool:
+    """SKYPILOT_USE_RUST=0 forces the pure-Python backend; anything else allows native."""
+    return os.environ.get(USE_RUST_ENV, '1').strip() != '0'
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in SIGNATURES.items():
+        function = getattr(lib, name)  # AttributeError: the symbol is missing
+        function.restype = restype
+        function.argtypes = argtypes
+
+
+def load_from(path: str) -> LoadResult:
+    """Loads the library at `path`; on any problem, no library and the reason."""
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        return LoadResult(None, f'cannot load {path}: {e}')
+    try:
+        abi = lib.skyutils_abi_version
+    except AttributeError:
+        return LoadResult(None, f'{path} has no skyutils_abi_version: not a skyutils library')
+    abi.restype = c_uint32
+    abi.argtypes = []
+    found = abi()
+    if found != ABI_VERSION:
+        return LoadResult(None, f'{path} has ABI version {found}, this package needs '
+                          f'{ABI_VERSION}: reinstall skypilot-rust')
+    try:
+        _declare(lib)
+    except AttributeError as e:
+        return LoadResult(None, f'{path} lacks a symbol this package needs: {e}')
+    version = lib.skyutils_version().decode('ascii', 'replace')
+    return LoadResult(lib, f'native library {version} loaded from {path}', version)
+
+
+def load() -> LoadResult:
+    """The package's own library, unless disabled or absent; warns once when it is broken."""
+    if not native_allowed():
+        return LoadResult(None, f'{USE_RUST_ENV}=0 forces the pure-Python backend')
+    if not os.path.isdir(LIB_DIR):
+        # A Python-only install (the sdist's default) ships no _lib directory at all.
+        return LoadResult(None, 'Python-only install: this build has no native library')
+    if not os.path.isfile(LIB_PATH):
+        result = LoadResult(None, f'the native library {LIB_PATH} is missing')
+    else:
+        result = load_from(LIB_PATH)
+    if result.lib is None:
+        warnings.warn(f'skyutils: {result.reason}; using the pure-Python backend '
+                      f'(set {USE_RUST_ENV}=0 to silence this)', RuntimeWarning, stacklevel=3)
+    return result
+
+
+LOADED = load()
+LIB = LOADED.lib
