@@ -1,7 +1,7 @@
 """Twelve SkyPilot utility functions, served by a Rust library or by pure Python."""
 from skyutils import _dispatch
 from skyutils._dispatch import backend_info
-from skyutils._version import __version__
+from skyutils._version import __version__  # noqa: F401 (re-exported)
 
 base36_encode = _dispatch.serve('base36_encode')
 read_last_n_lines = _dispatch.serve('read_last_n_lines')

@@ -21,6 +21,7 @@ ERR_PANIC = -3
 DEFER = -4
 NOT_FOUND = -5
 TAIL_EMPTY_FILE = 1
+TAIL_ERROR_UNNAMED = 2
 
 _bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
 

@@ -3,7 +3,6 @@
 Every backend runs the same comparisons; a difference in result or exception type fails.
 The two allowed differences (negative base36, cgroup v2 period 0) are checked, not compared.
 """
-import hashlib
 import inspect
 import os
 import resource
@@ -18,6 +17,8 @@ import skyutils
 from skyutils._pure import cgroup
 from ports import free_run, hold
 from reference import load, outcome, reference_cgroup_root
+from strategies import (algorithms, byte_soup, cgroup_file, env_text, hex_like, make_cgroup_tree,
+                        words)
 
 pytestmark = pytest.mark.conformance
 common_utils, subprocess_utils = load()
@@ -56,12 +57,6 @@ def test_signatures_match_reference(name):
 
 # --- text -----------------------------------------------------------------------------------
 
-hex_like = st.one_of(
-    st.text(alphabet='0123456789abcdefABCDEF', min_size=1, max_size=64),
-    st.text(alphabet='0123456789abcdefABCDEFxX_+- \t\n\u3000g', max_size=24),
-    st.builds(lambda b: b.hex(), st.binary(min_size=16, max_size=16)),
-    st.sampled_from(['0x0', '0X_f', '  +0xff  ', '0', '-0', '00', '٣', 'ff\u00a0']),
-)
 
 
 def _is_negative(text):
@@ -88,7 +83,6 @@ def test_format_float(impl, num, precision):
            outcome(common_utils.format_float, num, precision)
 
 
-words = st.text(alphabet=st.sampled_from('ab ü日🙂-  \t.'), max_size=80) | st.text(max_size=60)
 
 
 @given(s=words, max_length=st.integers(min_value=-10, max_value=90), middle=st.booleans())
@@ -99,9 +93,6 @@ def test_truncate_long_string(impl, s, max_length, middle):
 
 # --- files ----------------------------------------------------------------------------------
 
-byte_soup = st.lists(st.sampled_from([b'a', b'bc', b'\n', b'\r', b'\r\n', b'\xff', b'\xe2\x82',
-                                      b'\xac', b'\x00', b' ', b'\xc3\xa9', b'line\n']),
-                     max_size=200).map(b''.join)
 
 
 @given(data=byte_soup, n=st.integers(min_value=0, max_value=40) | st.just(10**9),
@@ -133,8 +124,6 @@ def _hash_view(result):
     return kind, value.name, value.hexdigest(*size)
 
 
-algorithms = st.sampled_from(sorted(hashlib.algorithms_available) +
-                             ['MD5', 'Sha256', 'SHA3_256', 'nope', ''])
 
 
 @given(data=st.binary(max_size=5000), alg=algorithms)
@@ -154,13 +143,6 @@ def test_hash_file_bad_paths(impl, scratch, alg):
 
 # --- system ---------------------------------------------------------------------------------
 
-env_text = st.one_of(
-    st.floats().map(str), st.integers().map(str), st.floats().map(repr),
-    st.sampled_from(['', ' 3 ', '1e3', 'inf', '-inf', 'nan', '1_0', '0x10', '2.9', '-0.5',
-                     '8Gi', '\t7\n', '１２']),
-    st.text(alphabet=st.characters(blacklist_categories=('Cs',), blacklist_characters='\x00'),
-            max_size=12),
-)
 
 
 class Env:
@@ -197,24 +179,6 @@ def test_mem_size_env(impl, gb, by_bytes):
         assert outcome(impl.get_mem_size_gb) == outcome(common_utils.get_mem_size_gb)
 
 
-number_text = st.one_of(
-    st.integers(min_value=-10, max_value=10**12).map(str),
-    st.floats(allow_nan=True).map(str),
-    st.sampled_from(['max', '', ' ', 'junk', '100000', '50000', '0', '-1', '1e5', 'inf']),
-)
-cgroup_file = st.one_of(
-    st.none(), number_text, st.tuples(number_text, number_text).map(' '.join),
-    st.sampled_from(['max 100000', '50000 100000', '250000 100000', 'nan 100000', '50000 0',
-                     '50000 nan', '-5 100000', '1e5 1e5', '50000 100000 7', '8589934592\n']),
-)
-
-
-def _write(root, relative, text):
-    path = os.path.join(root, relative)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if text is not None:
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write(text)
 
 
 @given(layout=st.sampled_from(['v1', 'v2', 'none']), cpu=cgroup_file, period=cgroup_file,
@@ -225,17 +189,7 @@ def _write(root, relative, text):
 @example(layout='v1', cpu='nan', period='100000', memory='-1')
 @example(layout='v1', cpu='50000', period='100000', memory='1073741824')
 def test_cgroup_limits(impl, scratch, layout, cpu, period, memory):
-    root = os.path.join(scratch, 'cgroup')
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
-    if layout == 'v2':
-        _write(root, 'cgroup.controllers', 'cpu memory')
-        _write(root, 'cpu.max', cpu)
-        _write(root, 'memory.max', memory)
-    elif layout == 'v1':
-        _write(root, 'cpu/cpu.cfs_quota_us', cpu)
-        _write(root, 'cpu/cpu.cfs_period_us', period)
-        _write(root, 'memory/memory.limit_in_bytes', memory)
+    root = make_cgroup_tree(os.path.join(scratch, 'cgroup'), layout, cpu, period, memory)
     with Env(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(cgroup, 'root', root)
         with reference_cgroup_root(common_utils, root):

@@ -20,7 +20,8 @@
 #define SKYUTILS_DEFER (-4)     /* input outside the native fast path: use Python */
 #define SKYUTILS_NOT_FOUND (-5) /* nothing matched (no free port) */
 
-#define SKYUTILS_TAIL_EMPTY_FILE 1u /* skyutils_read_tail flag */
+#define SKYUTILS_TAIL_EMPTY_FILE 1u     /* skyutils_read_tail: the file is empty */
+#define SKYUTILS_TAIL_ERROR_UNNAMED 2u  /* skyutils_read_tail, ERR_OS: failed after open() */
 
 uint32_t skyutils_abi_version(void);
 const char *skyutils_version(void); /* static, never freed */

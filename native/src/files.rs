@@ -6,6 +6,9 @@ use crate::ffi::{self, os_error, path_arg, put};
 
 /// `skyutils_read_tail` flag: the file is empty (Python returns `[]`, not `['']`).
 pub const TAIL_EMPTY_FILE: u32 = 1;
+/// `skyutils_read_tail` flag with ERR_OS: the error came after opening (seek or read), where
+/// Python's OSError names no file; without it, opening failed and the error names the path.
+pub const TAIL_ERROR_UNNAMED: u32 = 2;
 
 const FIRST_BLOCK: usize = 16 * 1024;
 const MAX_BLOCK: usize = 4 * 1024 * 1024;
@@ -47,7 +50,9 @@ fn fstat(fd: &Fd) -> Result<libc::stat, c_int> {
 /// Why a tail read could not finish natively.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TailError {
-    /// errno of a failed system call.
+    /// errno of a failed open() (Python names the file in this error).
+    Open(c_int),
+    /// errno of a failed seek or read (Python's error names no file).
     Os(c_int),
     /// Not a regular file, or it shrank while read: Python decides.
     Defer,
@@ -131,12 +136,22 @@ pub fn tail_bytes(
 }
 
 fn read_tail_file(path: &CStr, n: u64) -> Result<(Vec<u8>, u32), TailError> {
-    let fd = open(path, libc::O_RDONLY).map_err(TailError::Os)?;
-    let st = fstat(&fd).map_err(TailError::Os)?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(TailError::Defer);
+    let fd = open(path, libc::O_RDONLY).map_err(TailError::Open)?;
+    let kind = fstat(&fd).map_err(TailError::Os)?.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFDIR {
+        return Err(TailError::Open(libc::EISDIR)); // Python's open() refuses directories.
     }
-    let size = st.st_size as u64;
+    if kind != libc::S_IFREG {
+        return Err(TailError::Defer); // FIFOs, devices: Python's own reads decide.
+    }
+    // The size as SkyPilot's f.seek(0, SEEK_END) finds it: procfs files fail here (EINVAL)
+    // there too, where fstat would report a size of 0.
+    // SAFETY: fd is open; lseek has no memory-safety preconditions.
+    let end = unsafe { libc::lseek(fd.0, 0, libc::SEEK_END) };
+    if end < 0 {
+        return Err(TailError::Os(ffi::last_errno()));
+    }
+    let size = end as u64;
     if size == 0 {
         return Ok((Vec::new(), TAIL_EMPTY_FILE));
     }
@@ -147,7 +162,8 @@ fn read_tail_file(path: &CStr, n: u64) -> Result<(Vec<u8>, u32), TailError> {
 /// Reads the tail holding the last `n` lines of the file at `path` into a buffer the
 /// library allocates (`*out`, `*out_len`; free it with `skyutils_free_buffer`), without the
 /// file's final newline. `*flags` gets `TAIL_EMPTY_FILE` for an empty file.
-/// ERR_OS: `*err_no` holds errno. DEFER: not a regular file, or it shrank while read.
+/// ERR_OS: `*err_no` holds errno, and `*flags` `TAIL_ERROR_UNNAMED` when the error came
+/// after opening. DEFER: not a regular file, or it shrank while read.
 ///
 /// # Safety
 /// `path` must point to `path_len` readable bytes; the out-pointers must be valid for one
@@ -184,7 +200,12 @@ pub unsafe extern "C" fn skyutils_read_tail(
                 ffi::OK
             }
             // SAFETY: err_no checked non-null above.
-            Err(TailError::Os(errno)) => unsafe { os_error(err_no, errno) },
+            Err(TailError::Open(errno)) => unsafe { os_error(err_no, errno) },
+            // SAFETY: flags and err_no checked non-null above.
+            Err(TailError::Os(errno)) => unsafe {
+                put(flags, TAIL_ERROR_UNNAMED);
+                os_error(err_no, errno)
+            },
             Err(TailError::Defer) => ffi::DEFER,
         }
     })

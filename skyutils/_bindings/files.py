@@ -5,7 +5,7 @@ from ctypes import POINTER, byref, c_int, c_size_t, c_uint8, c_uint32, c_uint64,
 from typing import List
 
 from skyutils import _fallbacks
-from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE
+from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED
 from skyutils._pure import files as pure
 
 _read_tail = LIB.skyutils_read_tail
@@ -22,16 +22,22 @@ _WHOLE_TAIL_ERRORS = frozenset(['replace', 'strict', 'ignore', 'surrogateescape'
 def decode_tail(data: bytes, encoding: str, errors: str) -> List[str]:
     """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does."""
     if encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS and b'\r' not in data:
-        text = data.decode(encoding, errors)
-        lines = io.StringIO(text, newline='\n').readlines()  # splits on '\n' only, in C
-        if not lines or text.endswith('\n'):
-            lines.append('')
-        return lines
+        try:
+            text = data.decode(encoding, errors)
+        except UnicodeDecodeError:
+            text = None  # Decode line by line below: same error, same position in its line.
+        if text is not None:
+            lines = io.StringIO(text, newline='\n').readlines()  # splits on '\n' only, in C
+            if not lines or text.endswith('\n'):
+                lines.append('')
+            return lines
     return pure.decode_tail_lines(data.split(b'\n'), encoding, errors)
 
 
-def _os_error(errno: int, path) -> OSError:
+def _os_error(errno: int, path=None) -> OSError:
     """The OSError (subclass chosen by errno) Python's own call would have raised."""
+    if path is None:
+        return OSError(errno, os.strerror(errno))
     return OSError(errno, os.strerror(errno), path)
 
 
@@ -61,7 +67,8 @@ def read_last_n_lines(file_path: str,
                 _free_buffer(buffer, size.value)
             return decode_tail(data, encoding, errors)
         if status == ERR_OS:
-            error = _os_error(errno.value, os.fspath(file_path))
+            named = not flags.value & TAIL_ERROR_UNNAMED
+            error = _os_error(errno.value, os.fspath(file_path) if named else None)
             raise pure.tail_read_error(n, file_path, error) from error
     # Not a regular file, a file that shrank while read, or odd argument types.
     _fallbacks.record('read_last_n_lines')

@@ -1,0 +1,91 @@
+"""skyutils.h is the one written statement of the ABI: the ctypes side must match it."""
+import ctypes
+import os
+import re
+from ctypes import POINTER
+
+import pytest
+
+from skyutils import _native
+
+HEADER = os.path.join(os.path.dirname(__file__), '..', 'native', 'include', 'skyutils.h')
+pytestmark = pytest.mark.skipif(not os.path.isfile(HEADER),
+                                reason='native/include/skyutils.h is not in this tree')
+
+# How each C type of the header may be declared on the ctypes side.
+C_TO_CTYPES = {
+    'void': {None},
+    'int': {ctypes.c_int},
+    'int *': {POINTER(ctypes.c_int)},
+    'int32_t': {ctypes.c_int32},
+    'int32_t *': {POINTER(ctypes.c_int32)},
+    'int64_t': {ctypes.c_int64},
+    'int64_t *': {POINTER(ctypes.c_int64)},
+    'uint32_t': {ctypes.c_uint32},
+    'uint32_t *': {POINTER(ctypes.c_uint32)},
+    'uint64_t': {ctypes.c_uint64},
+    'uint64_t *': {POINTER(ctypes.c_uint64)},
+    'size_t': {ctypes.c_size_t},
+    'size_t *': {POINTER(ctypes.c_size_t)},
+    'const char *': {ctypes.c_char_p},
+    'const uint8_t *': {ctypes.c_char_p},  # a bytes object's buffer
+    'uint8_t *': {ctypes.c_char_p, POINTER(ctypes.c_uint8)},
+    'uint8_t **': {POINTER(POINTER(ctypes.c_uint8))},
+}
+
+
+def _normalise(c_type: str) -> str:
+    return re.sub(r'\s*\*', ' *', ' '.join(c_type.split())).replace('* *', '**')
+
+
+def header_text():
+    with open(HEADER, encoding='utf-8') as f:
+        return re.sub(r'/\*.*?\*/', '', f.read(), flags=re.S)
+
+
+def header_functions():
+    """name -> (return type, [parameter types]) for every prototype in the header."""
+    found = {}
+    code = '\n'.join(line for line in header_text().splitlines() if not line.startswith('#'))
+    for ret, name, params in re.findall(r'([\w\s\*]+?)\s*\b(skyutils_\w+)\s*\(([^)]*)\)\s*;',
+                                        code):
+        types = []
+        for param in params.split(','):
+            param = param.strip()
+            if param in ('void', ''):
+                continue
+            types.append(_normalise(re.sub(r'\w+$', '', param)))
+        found[name] = (_normalise(ret.strip()), types)
+    return found
+
+
+def header_constants():
+    return {name: int(value.rstrip('u'))
+            for name, value in re.findall(r'#define (SKYUTILS_\w+) \(?(-?\d+u?)\)?', header_text())}
+
+
+def test_every_header_function_is_declared_alike():
+    functions = header_functions()
+    assert set(functions) == set(_native.SIGNATURES)
+    for name, (ret, params) in functions.items():
+        restype, argtypes = _native.SIGNATURES[name]
+        assert restype in C_TO_CTYPES[ret], name
+        assert len(argtypes) == len(params), name
+        for index, (declared, c_type) in enumerate(zip(argtypes, params)):
+            assert declared in C_TO_CTYPES[c_type], f'{name} argument {index}: {c_type}'
+
+
+def test_constants_match():
+    constants = header_constants()
+    assert constants['SKYUTILS_ABI_VERSION'] == _native.ABI_VERSION
+    for name in ('OK', 'ERR_OS', 'ERR_ARG', 'ERR_PANIC', 'DEFER', 'NOT_FOUND'):
+        assert constants[f'SKYUTILS_{name}'] == getattr(_native, name), name
+    assert constants['SKYUTILS_TAIL_EMPTY_FILE'] == _native.TAIL_EMPTY_FILE
+    assert constants['SKYUTILS_TAIL_ERROR_UNNAMED'] == _native.TAIL_ERROR_UNNAMED
+
+
+@pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
+def test_library_exports_the_header_and_its_version():
+    for name in header_functions():
+        assert hasattr(_native.LIB, name), name
+    assert _native.LIB.skyutils_abi_version() == header_constants()['SKYUTILS_ABI_VERSION']
