@@ -11,6 +11,8 @@ import warnings
 from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64
 from typing import Optional
 
+from skyutils import _libcheck
+
 ABI_VERSION = 1
 
 # Status codes (SKYUTILS_* in skyutils.h).
@@ -74,6 +76,9 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 def load_from(path: str) -> LoadResult:
     """Loads the library at `path`; on any problem, no library and the reason."""
+    unsound = _libcheck.problem(path)
+    if unsound:
+        return LoadResult(None, f'cannot load {path}: it {unsound}')
     try:
         lib = ctypes.CDLL(path)
     except OSError as e:

@@ -1,0 +1,198 @@
+"""Loading the native library: every way it can be broken gives the pure path, exactly one
+warning naming the file and the reason, and correct results; never a crash.
+
+Each case runs in a child interpreter on a copy of the installed package whose library
+has been replaced, since the library is loaded once, at import, from the package itself.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import skyutils
+from skyutils import _dispatch, _fallbacks, _native
+
+PACKAGE_DIR = os.path.dirname(skyutils.__file__)
+needs_library = pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
+
+CHILD = textwrap.dedent('''
+    import json, os, sys, warnings
+    # An editable install's finder would import the source tree, not the copy on PYTHONPATH.
+    sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in type(f).__module__]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        import skyutils
+    info = skyutils.backend_info()
+    log = os.path.join(sys.argv[1], 'log')
+    with open(log, 'wb') as f:
+        f.write(b'a\\nb\\r\\nc\\n')
+    print(json.dumps({
+        'warnings': [str(w.message) for w in caught if 'skyutils' in str(w.message)],
+        'backend': info['backend'],
+        'loaded': info['library']['loaded'],
+        'reason': info['library']['reason'],
+        'native': sorted(n for n, c in info['functions'].items() if c['backend'] == 'native'),
+        'results': [skyutils.base36_encode('ff'), skyutils.read_last_n_lines(log, 2),
+                    skyutils.estimate_fd_for_directory(sys.argv[1]),
+                    skyutils.is_process_alive(os.getpid()), skyutils.get_cpu_count() > 0],
+    }))
+''')
+GOOD_RESULTS = ['73', ['b\n', 'c'], 5, True, True]
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    """A copy of the installed skyutils package, importable from tmp_path/site."""
+    site = tmp_path / 'site'
+    shutil.copytree(PACKAGE_DIR, site / 'skyutils',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    return site
+
+
+def run_child(site, tmp_path, **env):
+    work = tmp_path / 'work'
+    work.mkdir(exist_ok=True)
+    child_env = dict(os.environ, PYTHONPATH=str(site), **env)
+    if 'SKYPILOT_USE_RUST' not in env:
+        child_env.pop('SKYPILOT_USE_RUST', None)
+    done = subprocess.run([sys.executable, '-c', CHILD, str(work)], env=child_env, cwd=work,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def library_in(site):
+    return site / 'skyutils' / '_lib' / _native.LIB_NAME
+
+
+def compile_library(tmp_path, source):
+    compiler = shutil.which('cc') or shutil.which('gcc')
+    if compiler is None:
+        pytest.skip('no C compiler to build a stand-in library')
+    src = tmp_path / 'standin.c'
+    src.write_text(source)
+    out = tmp_path / 'standin.so'
+    subprocess.run([compiler, '-shared', '-fPIC', '-o', str(out), str(src)], check=True)
+    return out.read_bytes()
+
+
+def elf_with(field_offset, value):
+    def mutate(tmp_path, original):
+        data = bytearray(original)
+        data[field_offset:field_offset + len(value)] = value
+        return bytes(data)
+    return mutate
+
+
+BROKEN = {
+    'empty': (lambda tmp_path, original: b'', 'cannot load'),
+    'truncated': (lambda tmp_path, original: original[:4096], 'cannot load'),
+    'not an ELF': (lambda tmp_path, original: b'#!/bin/sh\necho not a library\n', 'cannot load'),
+    # e_machine = EM_AARCH64 (183): a library built for another architecture.
+    'other architecture': (elf_with(18, (183).to_bytes(2, 'little')), 'cannot load'),
+    # EI_CLASS = ELFCLASS32: a 32-bit build.
+    '32-bit': (elf_with(4, b'\x01'), 'cannot load'),
+    'other ABI version': (lambda tmp_path, original: compile_library(
+        tmp_path, 'unsigned skyutils_abi_version(void) { return 999; }\n'), 'ABI version 999'),
+    'symbols missing': (lambda tmp_path, original: compile_library(
+        tmp_path, 'unsigned skyutils_abi_version(void) { return %d; }\n' % _native.ABI_VERSION),
+        'lacks a symbol'),
+    'not skyutils': (lambda tmp_path, original: compile_library(
+        tmp_path, 'int unrelated(void) { return 0; }\n'), 'no skyutils_abi_version'),
+}
+
+
+@needs_library
+@pytest.mark.parametrize('case', sorted(BROKEN))
+def test_broken_library_falls_back_with_one_warning(package_copy, tmp_path, case):
+    if not sys.platform.startswith('linux') and case in ('other architecture', '32-bit'):
+        pytest.skip('ELF header cases')
+    mutate, reason = BROKEN[case]
+    lib = library_in(package_copy)
+    lib.write_bytes(mutate(tmp_path, lib.read_bytes()))
+    got = run_child(package_copy, tmp_path)
+    assert len(got['warnings']) == 1, got['warnings']
+    assert str(lib) in got['warnings'][0]
+    assert reason in got['warnings'][0]
+    assert reason in got['reason']
+    assert not got['loaded']
+    assert got['backend'] == 'python'
+    assert got['results'] == GOOD_RESULTS
+
+
+@needs_library
+def test_missing_library_file_warns(package_copy, tmp_path):
+    library_in(package_copy).unlink()
+    got = run_child(package_copy, tmp_path)
+    assert len(got['warnings']) == 1
+    assert 'is missing' in got['warnings'][0]
+    assert got['backend'] == 'python' and got['results'] == GOOD_RESULTS
+
+
+def test_python_only_install_is_silent(package_copy, tmp_path):
+    shutil.rmtree(package_copy / 'skyutils' / '_lib', ignore_errors=True)
+    got = run_child(package_copy, tmp_path)
+    assert got['warnings'] == []
+    assert 'Python-only' in got['reason']
+    assert got['backend'] == 'python' and got['results'] == GOOD_RESULTS
+
+
+@needs_library
+def test_use_rust_0_forces_python_silently(package_copy, tmp_path):
+    got = run_child(package_copy, tmp_path, SKYPILOT_USE_RUST='0')
+    assert got['warnings'] == []
+    assert 'SKYPILOT_USE_RUST=0' in got['reason']
+    assert got['backend'] == 'python' and got['results'] == GOOD_RESULTS
+
+
+@needs_library
+def test_intact_library_serves_eight_functions(package_copy, tmp_path):
+    got = run_child(package_copy, tmp_path, SKYPILOT_USE_RUST='1')
+    assert got['warnings'] == []
+    assert got['loaded'] and got['backend'] == 'mixed'
+    assert got['native'] == sorted(_dispatch.NATIVE_REASONS)
+    assert len(got['native']) >= 8
+    assert got['results'] == GOOD_RESULTS
+
+
+@needs_library
+def test_panic_is_caught_at_the_boundary():
+    assert _native.LIB.skyutils_selftest_panic() == _native.ERR_PANIC
+    assert skyutils.base36_encode('ff') == '73'  # the interpreter and library go on
+
+
+@needs_library
+def test_null_pointers_are_refused():
+    lib = _native.LIB
+    assert lib.skyutils_count_dir_entries(None, 5, None, None) == _native.ERR_ARG
+    assert lib.skyutils_count_dir_entries(b'/', 1, None, None) == _native.ERR_ARG
+    assert lib.skyutils_read_tail(None, 3, 1, None, None, None, None) == _native.ERR_ARG
+    assert lib.skyutils_cpu_count(None, 4, None) == _native.ERR_ARG
+    assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', 14, None) == _native.ERR_ARG
+    assert lib.skyutils_process_alive(1, None) == _native.ERR_ARG
+    assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
+    assert lib.skyutils_base36_encode(b'ff', 2, None, 0, None) == _native.ERR_ARG
+    lib.skyutils_free_buffer(None, 10)  # ignored
+
+
+@needs_library
+def test_nul_in_path_is_refused_by_the_library():
+    import ctypes
+    count, errno = ctypes.c_uint64(), ctypes.c_int()
+    status = _native.LIB.skyutils_count_dir_entries(b'/tmp\0x', 6, ctypes.byref(count),
+                                                    ctypes.byref(errno))
+    assert status == _native.ERR_ARG
+
+
+@needs_library
+def test_deferred_calls_are_counted():
+    before = _fallbacks.counts['base36_encode']
+    assert skyutils.base36_encode('\u0661\u0662') == skyutils._pure.base36_encode('\u0661\u0662')
+    assert skyutils.base36_encode(b'ff') == '73'
+    info = skyutils.backend_info()['functions']['base36_encode']
+    assert info['fallbacks'] == before + 2
+    assert info['backend'] == 'native'
