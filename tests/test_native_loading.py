@@ -167,16 +167,19 @@ def test_panic_is_caught_at_the_boundary():
 
 @needs_library
 def test_null_pointers_are_refused():
+    import ctypes
     lib = _native.LIB
     assert lib.skyutils_count_dir_entries(None, 5, None, None) == _native.ERR_ARG
     assert lib.skyutils_count_dir_entries(b'/', 1, None, None) == _native.ERR_ARG
-    assert lib.skyutils_read_tail(None, 3, 1, None, None, None, None) == _native.ERR_ARG
+    assert lib.skyutils_tail_range(0, 1, None, None, None, None) == _native.ERR_ARG
+    assert lib.skyutils_tail_range(-1, 1, *[ctypes.byref(ctypes.c_uint64()) for _ in range(2)],
+                                   ctypes.byref(ctypes.c_uint32()),
+                                   ctypes.byref(ctypes.c_int())) == _native.ERR_ARG
     assert lib.skyutils_cpu_count(None, 4, None) == _native.ERR_ARG
     assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', 14, None) == _native.ERR_ARG
     assert lib.skyutils_process_alive(1, None) == _native.ERR_ARG
     assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
     assert lib.skyutils_base36_encode(b'ff', 2, None, 0, None) == _native.ERR_ARG
-    lib.skyutils_free_buffer(None, 10)  # ignored
 
 
 @needs_library

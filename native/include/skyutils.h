@@ -3,6 +3,7 @@
  * Every function returns an int status unless noted, and writes results through
  * out-pointers. Strings and paths are (pointer, length) byte buffers owned by the
  * caller; paths are raw OS bytes (no encoding assumed) and must not contain NUL.
+ * The library allocates nothing that outlives a call.
  * tests/test_header.py checks skyutils/_native.py against this file.
  */
 #ifndef SKYUTILS_H
@@ -20,8 +21,8 @@
 #define SKYUTILS_DEFER (-4)     /* input outside the native fast path: use Python */
 #define SKYUTILS_NOT_FOUND (-5) /* nothing matched (no free port) */
 
-#define SKYUTILS_TAIL_EMPTY_FILE 1u     /* skyutils_read_tail: the file is empty */
-#define SKYUTILS_TAIL_ERROR_UNNAMED 2u  /* skyutils_read_tail, ERR_OS: failed after open() */
+#define SKYUTILS_TAIL_EMPTY_FILE 1u    /* skyutils_tail_range: the file is empty */
+#define SKYUTILS_TAIL_ERROR_UNNAMED 2u /* skyutils_tail_range, ERR_OS: a seek/read error */
 
 uint32_t skyutils_abi_version(void);
 const char *skyutils_version(void); /* static, never freed */
@@ -32,9 +33,10 @@ int skyutils_base36_encode(const uint8_t *hex, size_t hex_len, uint8_t *out, siz
                            size_t *out_len);
 
 /* files */
-int skyutils_read_tail(const uint8_t *path, size_t path_len, uint64_t n, uint8_t **out,
-                       size_t *out_len, uint32_t *flags, int *err_no);
-void skyutils_free_buffer(uint8_t *ptr, size_t len);
+/* The byte range [*start, *end) of the last n lines of the open file fd, without the file's
+ * final newline. The caller opened fd, reads the range, and closes fd. */
+int skyutils_tail_range(int fd, uint64_t n, uint64_t *start, uint64_t *end, uint32_t *flags,
+                        int *err_no);
 int skyutils_count_dir_entries(const uint8_t *path, size_t path_len, uint64_t *count,
                                int *err_no);
 

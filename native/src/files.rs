@@ -4,14 +4,13 @@ use std::ffi::{c_int, CStr};
 
 use crate::ffi::{self, os_error, path_arg, put};
 
-/// `skyutils_read_tail` flag: the file is empty (Python returns `[]`, not `['']`).
+/// `skyutils_tail_range` flag: the file is empty (Python returns `[]`, not `['']`).
 pub const TAIL_EMPTY_FILE: u32 = 1;
-/// `skyutils_read_tail` flag with ERR_OS: the error came after opening (seek or read), where
-/// Python's OSError names no file; without it, opening failed and the error names the path.
+/// `skyutils_tail_range` flag with ERR_OS: an error of seeking or reading, which Python
+/// raises without a file name; without it, an error open() would raise, naming the file.
 pub const TAIL_ERROR_UNNAMED: u32 = 2;
 
 const FIRST_BLOCK: usize = 16 * 1024;
-const MAX_BLOCK: usize = 4 * 1024 * 1024;
 
 /// A file descriptor closed on drop.
 struct Fd(c_int);
@@ -50,7 +49,7 @@ fn fstat(fd: &Fd) -> Result<libc::stat, c_int> {
 /// Why a tail read could not finish natively.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TailError {
-    /// errno of a failed open() (Python names the file in this error).
+    /// errno of an error Python's open() would raise (its message names the file).
     Open(c_int),
     /// errno of a failed seek or read (Python's error names no file).
     Os(c_int),
@@ -87,13 +86,49 @@ fn read_exact_at(fd: &Fd, buf: &mut [u8], offset: u64) -> Result<(), TailError> 
     Ok(())
 }
 
-/// The bytes of the last `n` lines of a file of `size` bytes, without the file's final
-/// newline (Python splits them on b'\n'). Reads backwards, so cost follows the tail.
-pub fn tail_bytes(
+/// Where the scan for newlines reads; reused by every call on a thread, because touching
+/// fresh memory on each call (page faults) cost more than the reads themselves.
+const SCAN_BLOCK: usize = 256 * 1024;
+
+thread_local! {
+    static SCAN_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The offset where the last `n` lines of [0, end) start: just after the n-th newline
+/// counted back from `end`, or 0. Cost follows the tail, not the file.
+pub fn tail_start(
+    read_at: &mut impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    end: u64,
+    n: u64,
+    scratch: &mut Vec<u8>,
+) -> Result<u64, TailError> {
+    let mut newlines: u64 = 0;
+    let mut pos = end;
+    // Small first reads for small tails; then whole scan blocks.
+    let mut step_size = FIRST_BLOCK.min(SCAN_BLOCK);
+    while pos > 0 && n > 0 {
+        let step = step_size.min(pos as usize);
+        pos -= step as u64;
+        scratch.resize(step, 0);
+        read_at(&mut scratch[..step], pos)?;
+        for index in memchr::memrchr_iter(b'\n', &scratch[..step]) {
+            newlines += 1;
+            if newlines == n {
+                return Ok(pos + index as u64 + 1);
+            }
+        }
+        step_size = SCAN_BLOCK;
+    }
+    Ok(0)
+}
+
+/// The byte range [start, end) holding the last `n` lines of a file of `size` bytes; `end`
+/// leaves out the file's final newline (Python splits the range on b'\n').
+pub fn tail_range(
     mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
     size: u64,
     n: u64,
-) -> Result<Vec<u8>, TailError> {
+) -> Result<(u64, u64), TailError> {
     let mut end = size;
     if size > 0 {
         let mut last = [0u8; 1];
@@ -102,44 +137,20 @@ pub fn tail_bytes(
             end -= 1; // A final newline ends the last line; it does not start another.
         }
     }
-    // Blocks read so far, last block first; the tail is found when n newlines are seen.
-    let mut blocks: Vec<Vec<u8>> = Vec::new();
-    let mut newlines: u64 = 0;
-    let mut pos = end;
-    let mut block_size = FIRST_BLOCK;
-    let mut start_in_first: Option<usize> = None;
-    while pos > 0 && n > 0 {
-        let step = block_size.min(pos as usize);
-        pos -= step as u64;
-        let mut block = vec![0u8; step];
-        read_at(&mut block, pos)?;
-        for index in memchr::memrchr_iter(b'\n', &block) {
-            newlines += 1;
-            if newlines == n {
-                start_in_first = Some(index + 1);
-                break;
-            }
-        }
-        blocks.push(block);
-        if start_in_first.is_some() {
-            break;
-        }
-        block_size = (block_size * 2).min(MAX_BLOCK);
-    }
-    let skip = start_in_first.unwrap_or(0);
-    let total: usize = blocks.iter().map(Vec::len).sum::<usize>() - skip;
-    let mut tail = Vec::with_capacity(total);
-    for (i, block) in blocks.iter().rev().enumerate() {
-        tail.extend_from_slice(if i == 0 { &block[skip..] } else { block });
-    }
-    Ok(tail)
+    let start = SCAN_BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => tail_start(&mut read_at, end, n, &mut scratch),
+        // Only re-entry could hold the borrow; a private buffer keeps that case correct.
+        Err(_) => tail_start(&mut read_at, end, n, &mut Vec::new()),
+    })?;
+    Ok((start, end))
 }
 
-fn read_tail_file(path: &CStr, n: u64) -> Result<(Vec<u8>, u32), TailError> {
-    let fd = open(path, libc::O_RDONLY).map_err(TailError::Open)?;
-    let kind = fstat(&fd).map_err(TailError::Os)?.st_mode & libc::S_IFMT;
+/// The tail range of the open file `fd`: Python opened it, so open() errors are Python's.
+fn tail_range_of(fd: &Fd, n: u64) -> Result<(u64, u64, u32), TailError> {
+    let kind = fstat(fd).map_err(TailError::Os)?.st_mode & libc::S_IFMT;
     if kind == libc::S_IFDIR {
-        return Err(TailError::Open(libc::EISDIR)); // Python's open() refuses directories.
+        // Python's open() refuses directories (os.open does not); that error names the file.
+        return Err(TailError::Open(libc::EISDIR));
     }
     if kind != libc::S_IFREG {
         return Err(TailError::Defer); // FIFOs, devices: Python's own reads decide.
@@ -153,54 +164,48 @@ fn read_tail_file(path: &CStr, n: u64) -> Result<(Vec<u8>, u32), TailError> {
     }
     let size = end as u64;
     if size == 0 {
-        return Ok((Vec::new(), TAIL_EMPTY_FILE));
+        return Ok((0, 0, TAIL_EMPTY_FILE));
     }
-    let tail = tail_bytes(|buf, offset| read_exact_at(&fd, buf, offset), size, n)?;
-    Ok((tail, 0))
+    let (start, end) = tail_range(|buf, offset| read_exact_at(fd, buf, offset), size, n)?;
+    Ok((start, end, 0))
 }
 
-/// Reads the tail holding the last `n` lines of the file at `path` into a buffer the
-/// library allocates (`*out`, `*out_len`; free it with `skyutils_free_buffer`), without the
-/// file's final newline. `*flags` gets `TAIL_EMPTY_FILE` for an empty file.
-/// ERR_OS: `*err_no` holds errno, and `*flags` `TAIL_ERROR_UNNAMED` when the error came
-/// after opening. DEFER: not a regular file, or it shrank while read.
+/// Finds the byte range [`*start`, `*end`) of the last `n` lines of the open regular file
+/// `fd` (end leaves out the file's final newline); the caller reads it and closes `fd`.
+/// `*flags` gets `TAIL_EMPTY_FILE` for an empty file. ERR_OS: `*err_no` holds errno, and
+/// `*flags` `TAIL_ERROR_UNNAMED` unless the error is one open() would raise (EISDIR).
+/// DEFER: not a regular file, or it shrank while read.
 ///
 /// # Safety
-/// `path` must point to `path_len` readable bytes; the out-pointers must be valid for one
-/// write each.
+/// The out-pointers must be valid for one write each. `fd` is only read from, never closed.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_read_tail(
-    path: *const u8,
-    path_len: usize,
+pub unsafe extern "C" fn skyutils_tail_range(
+    fd: c_int,
     n: u64,
-    out: *mut *mut u8,
-    out_len: *mut usize,
+    start: *mut u64,
+    end: *mut u64,
     flags: *mut u32,
     err_no: *mut c_int,
 ) -> c_int {
     ffi::guard(|| {
-        // SAFETY: the caller passes path_len readable bytes.
-        let Some(path) = (unsafe { path_arg(path, path_len) }) else {
-            return ffi::ERR_ARG;
-        };
-        if out.is_null() || out_len.is_null() || flags.is_null() || err_no.is_null() {
+        if fd < 0 || start.is_null() || end.is_null() || flags.is_null() || err_no.is_null() {
             return ffi::ERR_ARG;
         }
-        match read_tail_file(&path, n) {
-            Ok((tail, found_flags)) => {
-                let tail = tail.into_boxed_slice();
-                let len = tail.len();
-                let ptr = Box::into_raw(tail) as *mut u8;
-                // SAFETY: all four out-pointers were checked non-null; ctypes passes byref.
-                unsafe {
-                    put(out, ptr);
-                    put(out_len, len);
-                    put(flags, found_flags);
-                }
+        // Borrowed, not owned: the caller closes fd, so this wrapper must never drop.
+        let borrowed = std::mem::ManuallyDrop::new(Fd(fd));
+        match tail_range_of(&borrowed, n) {
+            // SAFETY: all four out-pointers were checked non-null; ctypes passes byref.
+            Ok((first, last, found_flags)) => unsafe {
+                put(start, first);
+                put(end, last);
+                put(flags, found_flags);
                 ffi::OK
-            }
-            // SAFETY: err_no checked non-null above.
-            Err(TailError::Open(errno)) => unsafe { os_error(err_no, errno) },
+            },
+            // SAFETY: flags and err_no checked non-null above.
+            Err(TailError::Open(errno)) => unsafe {
+                put(flags, 0);
+                os_error(err_no, errno)
+            },
             // SAFETY: flags and err_no checked non-null above.
             Err(TailError::Os(errno)) => unsafe {
                 put(flags, TAIL_ERROR_UNNAMED);
@@ -209,23 +214,6 @@ pub unsafe extern "C" fn skyutils_read_tail(
             Err(TailError::Defer) => ffi::DEFER,
         }
     })
-}
-
-/// Frees a buffer that `skyutils_read_tail` returned. Null is ignored.
-///
-/// # Safety
-/// `ptr` and `len` must be exactly what one `skyutils_read_tail` call returned, and the
-/// buffer must not be used or freed again.
-#[no_mangle]
-pub unsafe extern "C" fn skyutils_free_buffer(ptr: *mut u8, len: usize) {
-    if ptr.is_null() {
-        return;
-    }
-    let _ = ffi::guard(|| {
-        // SAFETY: ptr/len came from Box::into_raw of a Box<[u8]> of this length.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
-        ffi::OK
-    });
 }
 
 /// Entries directly in a directory, `.` and `..` not counted, without building names.
@@ -354,7 +342,8 @@ mod tests {
             buf.copy_from_slice(&data[start..start + buf.len()]);
             Ok(())
         };
-        tail_bytes(read, data.len() as u64, n).unwrap()
+        let (start, end) = tail_range(read, data.len() as u64, n).unwrap();
+        data[start as usize..end as usize].to_vec()
     }
 
     #[test]
@@ -387,7 +376,7 @@ mod tests {
     #[test]
     fn shrinking_file_defers() {
         let read = |_: &mut [u8], _: u64| Err(TailError::Defer);
-        assert_eq!(tail_bytes(read, 10, 1), Err(TailError::Defer));
+        assert_eq!(tail_range(read, 10, 1), Err(TailError::Defer));
     }
 
     #[cfg(target_os = "linux")]

@@ -1,15 +1,13 @@
 """Native bindings of read_last_n_lines and estimate_fd_for_directory."""
-import io
 import os
-from ctypes import POINTER, byref, c_int, c_size_t, c_uint8, c_uint32, c_uint64, string_at
-from typing import List
+from ctypes import byref, c_int, c_uint32, c_uint64
+from typing import List, Optional
 
 from skyutils import _fallbacks
 from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED
 from skyutils._pure import files as pure
 
-_read_tail = LIB.skyutils_read_tail
-_free_buffer = LIB.skyutils_free_buffer
+_tail_range = LIB.skyutils_tail_range
 _count_entries = LIB.skyutils_count_dir_entries
 _U64_MAX = 2**64 - 1
 # Decoding the whole tail at once equals decoding line by line when b'\n' can never sit
@@ -17,21 +15,9 @@ _U64_MAX = 2**64 - 1
 _WHOLE_TAIL_CODECS = frozenset(['utf-8', 'utf8', 'UTF-8', 'ascii', 'latin-1', 'latin1'])
 _WHOLE_TAIL_ERRORS = frozenset(['replace', 'strict', 'ignore', 'surrogateescape',
                                 'backslashreplace'])
-
-
-def decode_tail(data: bytes, encoding: str, errors: str) -> List[str]:
-    """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does."""
-    if encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS and b'\r' not in data:
-        try:
-            text = data.decode(encoding, errors)
-        except UnicodeDecodeError:
-            text = None  # Decode line by line below: same error, same position in its line.
-        if text is not None:
-            lines = io.StringIO(text, newline='\n').readlines()  # splits on '\n' only, in C
-            if not lines or text.endswith('\n'):
-                lines.append('')
-            return lines
-    return pure.decode_tail_lines(data.split(b'\n'), encoding, errors)
+# str.splitlines() also breaks at these; SkyPilot splits at b'\n' only (and strips '\r').
+_OTHER_BREAK_BYTES = (b'\r', b'\x0b', b'\x0c', b'\x1c', b'\x1d', b'\x1e')
+_OTHER_BREAK_CHARS = ('\x85', '\u2028', '\u2029')
 
 
 def _os_error(errno: int, path=None) -> OSError:
@@ -39,6 +25,23 @@ def _os_error(errno: int, path=None) -> OSError:
     if path is None:
         return OSError(errno, os.strerror(errno))
     return OSError(errno, os.strerror(errno), path)
+
+
+def decode_tail(data: bytes, encoding: str, errors: str) -> List[str]:
+    """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does."""
+    if (encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS and
+            not any(mark in data for mark in _OTHER_BREAK_BYTES)):
+        try:
+            text = data.decode(encoding, errors)
+        except UnicodeDecodeError:
+            text = None  # Decode line by line below: same error, same position in its line.
+        if text is not None and (data.isascii() or
+                                 not any(mark in text for mark in _OTHER_BREAK_CHARS)):
+            lines = text.splitlines(True)  # Only '\n' breaks lines here: checked above.
+            if not lines or text.endswith('\n'):
+                lines.append('')
+            return lines
+    return pure.decode_tail_lines(data.split(b'\n'), encoding, errors)
 
 
 def read_last_n_lines(file_path: str,
@@ -51,28 +54,42 @@ def read_last_n_lines(file_path: str,
     if n == 0:
         return []
     if type(n) is int and isinstance(file_path, (str, bytes, os.PathLike)):
-        path = os.fsencode(file_path)
-        buffer = POINTER(c_uint8)()
-        size = c_size_t()
-        flags = c_uint32()
-        errno = c_int()
-        status = _read_tail(path, len(path), min(n, _U64_MAX), byref(buffer), byref(size),
-                            byref(flags), byref(errno))
-        if status == OK:
-            if flags.value & TAIL_EMPTY_FILE:
-                return []
-            try:
-                data = string_at(buffer, size.value)
-            finally:
-                _free_buffer(buffer, size.value)
-            return decode_tail(data, encoding, errors)
-        if status == ERR_OS:
-            named = not flags.value & TAIL_ERROR_UNNAMED
-            error = _os_error(errno.value, os.fspath(file_path) if named else None)
-            raise pure.tail_read_error(n, file_path, error) from error
+        lines = _native_tail(file_path, n, encoding, errors)
+        if lines is not None:
+            return lines
     # Not a regular file, a file that shrank while read, or odd argument types.
     _fallbacks.record('read_last_n_lines')
     return pure.read_last_n_lines(file_path, n, chunk_size, encoding, errors)
+
+
+def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
+    """The lines, or None when Python must serve the call. Python owns the descriptor:
+    os.open and os.pread raise exactly the OSErrors SkyPilot's open() and read() would."""
+    try:
+        fd = os.open(file_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise pure.tail_read_error(n, file_path, e) from e
+    try:
+        start, end, flags, errno = c_uint64(), c_uint64(), c_uint32(), c_int()
+        status = _tail_range(fd, min(n, _U64_MAX), byref(start), byref(end), byref(flags),
+                             byref(errno))
+        if status == OK:
+            if flags.value & TAIL_EMPTY_FILE:
+                return []
+            length = end.value - start.value
+            data = os.pread(fd, length, start.value) if length else b''
+        elif status == ERR_OS:
+            named = not flags.value & TAIL_ERROR_UNNAMED
+            raise _os_error(errno.value, os.fspath(file_path) if named else None)
+        else:
+            return None
+    except OSError as e:
+        raise pure.tail_read_error(n, file_path, e) from e
+    finally:
+        os.close(fd)
+    if len(data) != length:
+        return None  # The file shrank between the scan and the read.
+    return decode_tail(data, encoding, errors)
 
 
 def estimate_fd_for_directory(path: str) -> int:

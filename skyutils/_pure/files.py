@@ -4,8 +4,10 @@ import operator
 import os
 from typing import List
 
-# Read the tail in blocks of this size; the result never depends on it.
-_TAIL_BLOCK = 64 * 1024
+# The tail is read in blocks from 8 KiB (SkyPilot's size, right for short tails) doubling
+# to 1 MiB (few reads for long ones); the result never depends on them.
+_FIRST_TAIL_BLOCK = 8 * 1024
+_MAX_TAIL_BLOCK = 1024 * 1024
 _HASH_BLOCK = 1024 * 1024
 
 
@@ -33,13 +35,15 @@ def _read_tail_bytes(f, size: int, n: int) -> bytes:
     blocks = []
     newlines = 0
     pos = size
+    block = _FIRST_TAIL_BLOCK
     while pos > 0 and newlines <= n:
-        step = min(_TAIL_BLOCK, pos)
+        step = min(block, pos)
+        block = min(block * 2, _MAX_TAIL_BLOCK)
         pos -= step
         f.seek(pos)
-        block = f.read(step)
-        blocks.append(block)
-        newlines += block.count(b'\n')
+        data = f.read(step)
+        blocks.append(data)
+        newlines += data.count(b'\n')
     blocks.reverse()
     return b''.join(blocks)
 
