@@ -8,13 +8,16 @@ SKYUTILS_NATIVE decides whether a native build happens:
     0     no native library (a Python-only install)
     auto  build when cargo is on PATH (the default in a git checkout; an sdist's default is 0,
           so that what pip builds from it never depends on what happens to be installed)
-SKYUTILS_CARGO_TARGET: a cargo target triple, e.g. x86_64-unknown-linux-gnu.2.28 together with
-SKYUTILS_CARGO=zigbuild (cargo-zigbuild) to link against an older glibc.
+SKYUTILS_CARGO_TARGET: cargo target triples, comma-separated, e.g. x86_64-unknown-linux-gnu.2.28
+with SKYUTILS_CARGO=zigbuild (cargo-zigbuild) to link against an older glibc. Two or more are
+fused with lipo (macOS universal2); a universal2 build (cibuildwheel sets _PYTHON_HOST_PLATFORM
+and ARCHFLAGS) picks x86_64-apple-darwin and aarch64-apple-darwin by itself.
 """
 import os
 import shutil
 import subprocess
 import sys
+from typing import List, Optional
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 CRATE_DIR = os.path.join(ROOT, 'native')
@@ -52,14 +55,25 @@ def wanted() -> bool:
     return chosen == '1'
 
 
-def build(into: str) -> str:
-    """Runs cargo (release) and copies the library to `into`/LIB_FILE; returns that path."""
-    if not os.path.isfile(os.path.join(CRATE_DIR, 'Cargo.toml')):
-        raise NativeBuildError(f'no Rust crate at {CRATE_DIR} (this source tree has no native/)')
-    if shutil.which(cargo()) is None:
-        raise NativeBuildError(f'{MODE_ENV}=1 but cargo ({cargo()}) is not on PATH')
+def _wants_universal2() -> bool:
+    host = os.environ.get('_PYTHON_HOST_PLATFORM', '')
+    archflags = os.environ.get('ARCHFLAGS', '')
+    return host.endswith('universal2') or ('x86_64' in archflags and 'arm64' in archflags)
+
+
+def targets() -> List[Optional[str]]:
+    """The cargo targets to build; None is the host's own."""
+    explicit = os.environ.get('SKYUTILS_CARGO_TARGET', '').strip()
+    if explicit:
+        return [t.strip() for t in explicit.split(',') if t.strip()]
+    if sys.platform == 'darwin' and _wants_universal2():
+        return ['x86_64-apple-darwin', 'aarch64-apple-darwin']
+    return [None]
+
+
+def _cargo_build(target: Optional[str]) -> str:
+    """Builds one target; returns the path of the library cargo wrote."""
     subcommand = os.environ.get('SKYUTILS_CARGO', 'build')
-    target = os.environ.get('SKYUTILS_CARGO_TARGET')
     command = [cargo(), subcommand, '--release', '--locked',
                '--manifest-path', os.path.join(CRATE_DIR, 'Cargo.toml')]
     if target:
@@ -70,12 +84,27 @@ def build(into: str) -> str:
         raise NativeBuildError(f'cargo failed with exit code {result.returncode}')
     target_dir = os.environ.get('CARGO_TARGET_DIR', os.path.join(CRATE_DIR, 'target'))
     # zigbuild's "triple.glibc" targets put their output under the plain triple.
-    out_dir = os.path.join(target_dir, target.split('.')[0], 'release') if target else \
-        os.path.join(target_dir, 'release')
-    built = os.path.join(out_dir, LIB_FILE)
+    parts = [target.split('.')[0]] if target else []
+    return os.path.join(target_dir, *parts, 'release', LIB_FILE)
+
+
+def build(into: str) -> str:
+    """Runs cargo (release) and copies the library to `into`/LIB_FILE; returns that path."""
+    if not os.path.isfile(os.path.join(CRATE_DIR, 'Cargo.toml')):
+        raise NativeBuildError(f'no Rust crate at {CRATE_DIR} (this source tree has no native/)')
+    if shutil.which(cargo()) is None:
+        raise NativeBuildError(f'{MODE_ENV}=1 but cargo ({cargo()}) is not on PATH')
+    built = [_cargo_build(target) for target in targets()]
     os.makedirs(into, exist_ok=True)
     destination = os.path.join(into, LIB_FILE)
-    shutil.copyfile(built, destination)
+    if len(built) == 1:
+        shutil.copyfile(built[0], destination)
+        return destination
+    # One file with a slice per architecture (macOS universal2).
+    command = ['lipo', '-create', '-output', destination] + built
+    print('build_native:', ' '.join(command), flush=True)
+    if subprocess.run(command, check=False).returncode != 0:
+        raise NativeBuildError('lipo failed to fuse the per-architecture libraries')
     return destination
 
 
