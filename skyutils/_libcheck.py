@@ -30,6 +30,11 @@ def problem(path: str) -> Optional[str]:
             data = f.read()
     except OSError as e:
         return f'cannot be read ({e})'
+    return problem_of_bytes(data)
+
+
+def problem_of_bytes(data: bytes) -> Optional[str]:
+    """Why a library with these bytes cannot be loaded safely here, or None."""
     if data[:4] == b'\x7fELF':
         return _elf_problem(data)
     if data[:4] in (b'\xcf\xfa\xed\xfe', b'\xca\xfe\xba\xbe'):

@@ -13,6 +13,16 @@ from skyutils import _pure
 from skyutils._pure import cgroup
 
 
+def pytest_configure(config):
+    """Settings that travel with the suite (ci/test-wheels runs a copy of tests/ alone)."""
+    config.addinivalue_line('markers',
+                            'conformance: compares skyutils with the published skypilot package')
+    # Importing the reference skypilot package warns about its own dependencies.
+    config.addinivalue_line('filterwarnings', 'ignore:.*declarative_base.*')
+    config.addinivalue_line('filterwarnings',
+                            "ignore:'crypt' is deprecated:DeprecationWarning")
+
+
 def _native_backend():
     """The native functions, with pure ones where the library has none (as dispatch does)."""
     from skyutils import _native
@@ -141,4 +151,6 @@ _QUIET = [hypothesis.HealthCheck.function_scoped_fixture]
 hypothesis.settings.register_profile('default', deadline=None, suppress_health_check=_QUIET)
 hypothesis.settings.register_profile('long', deadline=None, suppress_health_check=_QUIET,
                                      max_examples=2000)
+hypothesis.settings.register_profile('quick', deadline=None, suppress_health_check=_QUIET,
+                                     max_examples=20)
 hypothesis.settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'default'))

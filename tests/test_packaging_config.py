@@ -1,0 +1,61 @@
+"""The release configuration, checked with the tools that run here: the exact cibuildwheel
+build set for Linux and macOS, and actionlint on the workflow."""
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REQUIRED = os.environ.get('SKYUTILS_REQUIRE_TOOLS') == '1'
+pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, 'pyproject.toml')),
+                                reason='needs the source tree (pyproject.toml)')
+
+CPYTHONS = ['cp39', 'cp310', 'cp311', 'cp312', 'cp313', 'cp314', 'cp314t', 'cp315', 'cp315t']
+PYPYS = ['pp311', 'pp312']
+
+
+def tool(name):
+    """The tool from SKYUTILS_TOOLS_BIN (ci/test's pinned tools venv) or PATH."""
+    found = shutil.which(name, path=os.environ.get('SKYUTILS_TOOLS_BIN') or None)
+    if found is None:
+        message = f'{name} is not installed (pip install -r ci/requirements-tools.txt)'
+        if REQUIRED:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def identifiers(platform):
+    done = subprocess.run([tool('cibuildwheel'), '--print-build-identifiers', '--platform',
+                           platform, ROOT], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_linux_builds_manylinux_and_musllinux_for_every_python():
+    expected = {f'{py}-{libc}_{arch}'
+                for arch in ('x86_64', 'aarch64')
+                for libc, pythons in (('manylinux', CPYTHONS + PYPYS), ('musllinux', CPYTHONS))
+                for py in pythons}
+    assert identifiers('linux') == expected
+
+
+def test_macos_builds_universal2_for_every_cpython():
+    assert identifiers('macos') == {f'{py}-macosx_universal2' for py in CPYTHONS}
+
+
+def test_workflow_passes_actionlint():
+    workflows = glob.glob(os.path.join(ROOT, '.github', 'workflows', '*.yml'))
+    assert workflows
+    done = subprocess.run([tool('actionlint')] + workflows, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflow_pins_the_tested_cibuildwheel():
+    with open(os.path.join(ROOT, 'ci', 'requirements-tools.txt'), encoding='utf-8') as f:
+        pinned = [line.split('==')[1].strip() for line in f if line.startswith('cibuildwheel==')]
+    with open(os.path.join(ROOT, '.github', 'workflows', 'wheels.yml'), encoding='utf-8') as f:
+        workflow = f.read()
+    assert pinned and f'pypa/cibuildwheel@v{pinned[0]}' in workflow
