@@ -1,6 +1,7 @@
 """Twelve SkyPilot utility functions, served by a Rust library or by pure Python."""
 from skyutils import _dispatch
 from skyutils._dispatch import backend_info
+from skyutils._patch import patch_skypilot, unpatch_skypilot
 from skyutils._version import __version__  # noqa: F401 (re-exported)
 
 base36_encode = _dispatch.serve('base36_encode')
@@ -18,4 +19,5 @@ get_max_workers = get_max_workers_for_file_mounts
 estimate_fd_for_directory = _dispatch.serve('estimate_fd_for_directory')
 is_process_alive = _dispatch.serve('is_process_alive')
 
-__all__ = list(_dispatch.FUNCTION_NAMES) + ['get_max_workers', 'backend_info']
+__all__ = list(_dispatch.FUNCTION_NAMES) + [
+    'get_max_workers', 'backend_info', 'patch_skypilot', 'unpatch_skypilot']

@@ -328,3 +328,48 @@ def table(report: Dict[str, object]) -> Iterator[str]:
 def save_json(report: Dict[str, object], path: str) -> None:
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(report, f, indent=2)
+
+
+def html(report: Dict[str, object]) -> str:
+    """A self-contained HTML page: the table, and the skypilot/skyutils ratios as bars."""
+    import html as escape
+    rows = [r for r in report['results'] if 'skypilot/skyutils' in r['speedup']]
+    bar_height, label_width, chart_width = 22, 380, 460
+    top = max([r['speedup']['skypilot/skyutils'] for r in rows] + [1.0])
+    scale = chart_width / math.log10(top * 1.25) if top > 1 else chart_width
+    bars = []
+    for index, r in enumerate(rows):
+        ratio = r['speedup']['skypilot/skyutils']
+        y = index * bar_height
+        # Log scale from 0.5x, so slower and faster cases are both visible.
+        width = max(2.0, (math.log10(max(ratio, 0.5)) - math.log10(0.5)) * scale * 0.7)
+        color = '#2e7d32' if ratio >= 1 else '#c62828'
+        label = escape.escape(f"{r['function']}: {r['case']}")
+        bars.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{label}</text>'
+                    f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="16" '
+                    f'fill="{color}"/><text x="{label_width + width + 4:.1f}" y="{y + 15}">'
+                    f'{ratio:.2f}x</text>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_width + chart_width + 80}" '
+           f'height="{len(rows) * bar_height + 4}" font-family="sans-serif" font-size="12">'
+           + ''.join(bars) + '</svg>')
+    table_lines = list(table(report))
+    body_rows = ''.join(
+        '<tr>' + ''.join(f'<td>{escape.escape(cell.strip())}</td>'
+                         for cell in line.strip('|').split('|')) + '</tr>'
+        for line in table_lines[4:] if line.startswith('| '))
+    headers = ''.join(f'<th>{escape.escape(cell.strip())}</th>'
+                      for cell in table_lines[2].strip('|').split('|'))
+    notes = ''.join(f'<p>{escape.escape(line)}</p>' for line in table_lines
+                    if line and not line.startswith('|'))
+    return ('<!doctype html><html><head><meta charset="utf-8"><title>skyutils bench</title>'
+            '<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}'
+            'td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}'
+            'td:first-child,td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>'
+            '<h1>skyutils bench</h1><h2>SkyPilot time / skyutils time (higher is better)</h2>'
+            f'{svg}<h2>Medians</h2><table><tr>{headers}</tr>{body_rows}</table>{notes}'
+            '</body></html>')
+
+
+def save_html(report: Dict[str, object], path: str) -> None:
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(html(report))

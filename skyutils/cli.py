@@ -1,20 +1,55 @@
-"""The `skyutils` command: info, bench (check and migrate come later)."""
+"""The `skyutils` command (also `python -m skyutils`).
+
+  info     which backend serves each function, and why
+  check    every function on both backends against the spec's examples (exit 1 on a mismatch)
+  bench    time skyutils against pure Python and SkyPilot on the hot cases
+  migrate  move code from SkyPilot's functions to skyutils' (exit 1 with --check if any can)
+
+Exit codes: 0 success, 1 a failed check (or, with migrate --check, something to move),
+2 a usage error.
+"""
 import argparse
 import json
+import os
+import platform
 import sys
 from typing import List, Optional
 
 import skyutils
 
 
-def _print_info(as_json: bool) -> None:
+def _info(args) -> int:
+    from skyutils import _native
     info = skyutils.backend_info()
-    if as_json:
+    info['platform'] = f'{platform.system()} {platform.machine()}, Python {platform.python_version()}'
+    info['SKYPILOT_USE_RUST'] = os.environ.get(_native.USE_RUST_ENV)
+    if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
-        return
-    print(f"skyutils {info['version']}, backend: {info['backend']}")
+        return 0
+    library = info['library']
+    print(f"skyutils {info['version']} on {info['platform']}")
+    print(f"backend: {info['backend']}; SKYPILOT_USE_RUST={info['SKYPILOT_USE_RUST'] or '(unset)'}")
+    print(f"library: {library['reason']}")
+    if library['loaded']:
+        print(f"         version {library['version']}, ABI {library['abi_version']}")
+    print(f"{'function':<34} {'backend':<7} {'fallbacks':>9}  reason")
     for name, choice in info['functions'].items():
-        print(f"  {name:<34} {choice['backend']:<7} {choice['reason']}")
+        print(f"{name:<34} {choice['backend']:<7} {choice['fallbacks']:>9}  {choice['reason']}")
+    return 0
+
+
+def _check(args) -> int:
+    from skyutils import check
+    report = check.run()
+    if args.json:
+        print(json.dumps(report, indent=2, default=repr))
+    else:
+        for line in check.table(report):
+            print(line)
+    problem = check.explain_failure(report, args.require_native)
+    if problem:
+        print(problem, file=sys.stderr)
+    return check.exit_code(report, args.require_native)
 
 
 def _progress(text: str) -> None:
@@ -38,25 +73,71 @@ def _bench(args) -> int:
         print(line)
     if args.json:
         bench.save_json(report, args.json)
+    if args.html:
+        bench.save_html(report, args.html)
     return 0
+
+
+def _migrate(args) -> int:
+    from skyutils import migrate
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"skyutils migrate: no such file or directory: {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    try:
+        results = migrate.migrate_paths(args.paths)
+    except RuntimeError as e:  # libcst is not installed
+        print(e, file=sys.stderr)
+        return 2
+    for line in migrate.report(results):
+        print(line)
+    changed = [r for r in results if r.uses]
+    if args.diff:
+        for result in changed:
+            sys.stdout.write(migrate.unified_diff(result))
+    if args.write:
+        for result in changed:
+            migrate.write(result)
+        print(f'rewrote {len(changed)} file(s)')
+    if any(r.error for r in results):
+        return 1
+    return 1 if args.check and changed else 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the `skyutils` console script and of `python -m skyutils`."""
-    parser = argparse.ArgumentParser(prog='skyutils', description=__doc__)
-    commands = parser.add_subparsers(dest='command', required=True)
-    info = commands.add_parser('info', help='show which backend serves each function')
+    parser = argparse.ArgumentParser(prog='skyutils', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--version', action='version', version=skyutils.__version__)
+    commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    info = commands.add_parser('info', help='show which backend serves each function, and why')
     info.add_argument('--json', action='store_true', help='print JSON')
+
+    check = commands.add_parser('check', help='check both backends against the spec examples')
+    check.add_argument('--require-native', action='store_true',
+                       help='also fail when the native library is not serving')
+    check.add_argument('--json', action='store_true', help='print JSON')
+
     bench = commands.add_parser('bench', help='time skyutils against pure Python and SkyPilot')
     bench.add_argument('--quick', action='store_true', help='smaller fixtures, under a minute')
     bench.add_argument('--function', action='append', metavar='NAME',
                        help='only this function (repeatable)')
     bench.add_argument('--json', metavar='FILE', help='also write the full report as JSON')
+    bench.add_argument('--html', metavar='FILE', help='also write an HTML report with a chart')
+
+    migrate = commands.add_parser('migrate', help="move code from SkyPilot's functions to "
+                                                  "skyutils' (needs skypilot-rust[migrate])")
+    migrate.add_argument('paths', nargs='+', metavar='PATH', help='files or directories')
+    mode = migrate.add_mutually_exclusive_group()
+    mode.add_argument('--check', action='store_true', help='exit 1 when something can move')
+    mode.add_argument('--diff', action='store_true', help='print a unified diff')
+    mode.add_argument('--write', action='store_true', help='rewrite the files in place')
+
     args = parser.parse_args(argv)
-    if args.command == 'info':
-        _print_info(args.json)
-        return 0
-    return _bench(args)
+    handlers = {'info': _info, 'check': _check, 'bench': _bench, 'migrate': _migrate}
+    return handlers[args.command](args)
 
 
 if __name__ == '__main__':

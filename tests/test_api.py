@@ -13,7 +13,8 @@ TWELVE = {
 
 
 def test_exports_exactly_the_public_api():
-    assert set(skyutils.__all__) == TWELVE | {'get_max_workers', 'backend_info'}
+    assert set(skyutils.__all__) == TWELVE | {'get_max_workers', 'backend_info', 'patch_skypilot',
+                                              'unpatch_skypilot'}
     public = {name for name, value in vars(skyutils).items()
               if not name.startswith('_') and not isinstance(value, types.ModuleType)}
     assert public == set(skyutils.__all__)

@@ -1,8 +1,10 @@
 """The `skyutils` command as a user runs it."""
 import json
+import os
 import subprocess
 import sys
 
+import skyutils
 from skyutils import _native, cli
 
 
@@ -35,6 +37,60 @@ def test_bench_one_function(tmp_path, capsys):
     assert ('native' in result['seconds']) == (_native.LIB is not None)
 
 
+def test_bench_html_report(tmp_path, capsys):
+    page = tmp_path / 'bench.html'
+    assert cli.main(['bench', '--quick', '--function', 'format_float', '--html', str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith('<!doctype html>') and '<svg' in text
+    assert 'format_float' in text and '</table>' in text
+
+
 def test_bench_unknown_function(capsys):
     assert cli.main(['bench', '--function', 'no_such_function']) == 2
     assert 'no such function: no_such_function' in capsys.readouterr().err
+
+
+def run_cli(*args, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, '-m', 'skyutils', *args], capture_output=True,
+                          text=True, env=full_env, check=False)
+
+
+def test_check_passes_and_reports_json():
+    done = run_cli('check', '--json')
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report['mismatches'] == 0
+    functions = {row['function'] for row in report['rows']}
+    assert functions == set(skyutils.__all__) - {'get_max_workers', 'backend_info',
+                                                 'patch_skypilot', 'unpatch_skypilot'}
+    if _native.LIB is not None:
+        assert any('native' in row['results'] for row in report['rows'])
+
+
+def test_check_require_native_fails_without_the_library():
+    done = run_cli('check', '--require-native', env={'SKYPILOT_USE_RUST': '0'})
+    assert done.returncode == 1
+    assert 'SKYPILOT_USE_RUST=0' in done.stderr
+    assert run_cli('check', env={'SKYPILOT_USE_RUST': '0'}).returncode == 0
+
+
+def test_check_reports_a_mismatch(monkeypatch, capsys):
+    from skyutils import _pure
+    monkeypatch.setattr(_pure, 'format_float', lambda num, precision=1: 'wrong')
+    assert cli.main(['check']) == 1
+    captured = capsys.readouterr()
+    assert 'MISMATCH' in captured.out
+    assert 'the backends disagree' in captured.err
+
+
+def test_info_reports_the_setting():
+    done = run_cli('info', env={'SKYPILOT_USE_RUST': '0'})
+    assert done.returncode == 0
+    assert 'SKYPILOT_USE_RUST=0' in done.stdout
+    assert 'backend: python' in done.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run_cli('no-such-command').returncode == 2
+    assert run_cli('migrate', '/no/such/path').returncode == 2

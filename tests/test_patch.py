@@ -1,0 +1,65 @@
+"""patch_skypilot() / unpatch_skypilot() against the installed reference SkyPilot."""
+import sys
+import types
+
+import pytest
+
+import skyutils
+from skyutils import _patch
+from reference import load
+
+pytestmark = pytest.mark.conformance
+common_utils, subprocess_utils = load()
+
+PATCHED = {
+    common_utils: ['base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
+                   'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb'],
+    subprocess_utils: ['get_parallel_threads', 'get_max_workers_for_file_mounts'],
+}
+
+
+@pytest.fixture(autouse=True)
+def always_unpatched():
+    skyutils.unpatch_skypilot()
+    yield
+    skyutils.unpatch_skypilot()
+
+
+def test_patch_and_unpatch_round_trip(monkeypatch):
+    originals = {(m, n): getattr(m, n) for m, names in PATCHED.items() for n in names}
+    # A sky module that copied a function with `from sky.utils.common_utils import ...`.
+    plugin = types.ModuleType('sky.fake_plugin')
+    plugin.b36 = common_utils.base36_encode
+    monkeypatch.setitem(sys.modules, 'sky.fake_plugin', plugin)
+
+    summary = skyutils.patch_skypilot()
+    for (module, name), original in originals.items():
+        assert getattr(module, name) is getattr(skyutils, name)
+        assert f'{module.__name__}.{name}' in summary
+    assert plugin.b36 is skyutils.base36_encode
+    assert common_utils.base36_encode('ff') == '73'
+    assert subprocess_utils.get_parallel_threads('kubernetes') >= 16
+    assert common_utils.get_user_hash is not None  # the others are untouched
+
+    assert skyutils.patch_skypilot() == summary  # twice is harmless
+    assert skyutils.unpatch_skypilot() == len(summary)
+    for (module, name), original in originals.items():
+        assert getattr(module, name) is original
+    assert plugin.b36 is originals[(common_utils, 'base36_encode')]
+    assert skyutils.unpatch_skypilot() == 0
+
+
+def test_refuses_an_untested_release(monkeypatch):
+    monkeypatch.setattr(_patch, '_skypilot_version', lambda: '0.99.0')
+    with pytest.raises(RuntimeError, match=r'SkyPilot 0\.99\.0 is not a tested release'):
+        skyutils.patch_skypilot()
+    assert common_utils.base36_encode is not skyutils.base36_encode
+    assert skyutils.patch_skypilot(allow_untested=True)
+    assert common_utils.base36_encode is skyutils.base36_encode
+
+
+def test_refuses_without_skypilot(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'sky.utils.subprocess_utils', None)  # import fails
+    with pytest.raises(RuntimeError, match='SkyPilot is not installed'):
+        skyutils.patch_skypilot()
+    assert common_utils.base36_encode is not skyutils.base36_encode
