@@ -64,3 +64,17 @@ def make_cgroup_tree(root, layout, cpu, period, memory):
             with open(path, 'w', encoding='utf-8') as f:
                 f.write(text)
     return root
+
+
+def make_mount_dirs(root, sizes):
+    """Fresh directories under root with the given entry counts: {'/remote/i': path}."""
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    mounts = {}
+    for i, size in enumerate(sizes):
+        directory = os.path.join(root, f'd{i}')
+        os.makedirs(directory)
+        for j in range(size):
+            open(os.path.join(directory, str(j)), 'w').close()
+        mounts[f'/remote/{i}'] = directory
+    return mounts

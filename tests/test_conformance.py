@@ -18,7 +18,7 @@ from skyutils._pure import cgroup
 from ports import free_run, hold
 from reference import load, outcome, reference_cgroup_root
 from strategies import (algorithms, byte_soup, cgroup_file, env_text, hex_like, make_cgroup_tree,
-                        words)
+                        make_mount_dirs, words)
 
 pytestmark = pytest.mark.conformance
 common_utils, subprocess_utils = load()
@@ -219,15 +219,7 @@ def test_parallel_threads(impl, cpus, cloud):
        cloud=st.none() | st.sampled_from(['kubernetes', 'aws']),
        extra=st.sampled_from([None, 'file', 'missing']))
 def test_max_workers(impl, scratch, sizes, soft, cpus, cloud, extra):
-    shutil.rmtree(scratch)
-    os.makedirs(scratch)
-    mounts = {}
-    for i, size in enumerate(sizes):
-        directory = os.path.join(scratch, f'd{i}')
-        os.makedirs(directory)
-        for j in range(size):
-            open(os.path.join(directory, f'{j}'), 'w').close()
-        mounts[f'/remote/{i}'] = directory
+    mounts = make_mount_dirs(scratch, sizes)
     if extra == 'file':
         mounts['/remote/file'] = os.path.join(scratch, 'file')
         open(mounts['/remote/file'], 'w').close()

@@ -15,7 +15,8 @@ from hypothesis import given, strategies as st
 
 from conftest import BACKENDS
 from ports import free_run, hold
-from strategies import byte_soup, cgroup_file, env_text, hex_like, make_cgroup_tree
+from strategies import (byte_soup, cgroup_file, env_text, hex_like, make_cgroup_tree,
+                        make_mount_dirs)
 from skyutils._pure import cgroup
 
 pytestmark = pytest.mark.skipif('native' not in BACKENDS, reason='no native library loaded')
@@ -193,13 +194,5 @@ def test_find_free_port_edges(start):
 @given(sizes=st.lists(st.integers(min_value=0, max_value=300), max_size=3),
        cloud=st.none() | st.just('kubernetes'))
 def test_max_workers(scratch, sizes, cloud):
-    shutil.rmtree(scratch)
-    os.makedirs(scratch)
-    mounts = {}
-    for i, size in enumerate(sizes):
-        directory = os.path.join(scratch, f'd{i}')
-        os.makedirs(directory)
-        for j in range(size):
-            open(os.path.join(directory, str(j)), 'w').close()
-        mounts[f'/r{i}'] = directory
+    mounts = make_mount_dirs(scratch, sizes)
     assert_same('get_max_workers_for_file_mounts', mounts, cloud)

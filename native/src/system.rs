@@ -94,10 +94,34 @@ fn physical_memory() -> Option<u64> {
     None
 }
 
-fn cgroup_at(root: *const u8, root_len: usize) -> Option<Cgroup> {
-    // SAFETY: the exported functions' callers pass root_len readable bytes.
-    let root = unsafe { bytes_arg(root, root_len)? };
-    Some(Cgroup::new(Path::new(OsStr::from_bytes(root))))
+/// Runs `query` on the cgroup tree at (root, root_len) and writes its answer to `out`:
+/// the body every exported function of this module shares.
+///
+/// # Safety
+/// `root` must point to `root_len` readable bytes; a non-null `out` must be valid for one write.
+unsafe fn answer<T>(
+    root: *const u8,
+    root_len: usize,
+    out: *mut T,
+    query: impl FnOnce(&Cgroup) -> Parse<T>,
+) -> c_int {
+    ffi::guard(|| {
+        // SAFETY: the caller passes root_len readable bytes.
+        let Some(root) = (unsafe { bytes_arg(root, root_len) }) else {
+            return ffi::ERR_ARG;
+        };
+        if out.is_null() {
+            return ffi::ERR_ARG;
+        }
+        match query(&Cgroup::new(Path::new(OsStr::from_bytes(root)))) {
+            // SAFETY: out checked non-null above; ctypes passes byref of the declared type.
+            Parse::Value(found) => unsafe {
+                put(out, found);
+                ffi::OK
+            },
+            Parse::Defer => ffi::DEFER,
+        }
+    })
 }
 
 /// min(logical CPUs, affinity set, floor of the cgroup quota).
@@ -138,22 +162,8 @@ pub unsafe extern "C" fn skyutils_cpu_count(
     root_len: usize,
     count: *mut i64,
 ) -> c_int {
-    ffi::guard(|| {
-        let Some(cgroup) = cgroup_at(cgroup_root, root_len) else {
-            return ffi::ERR_ARG;
-        };
-        match cpu_count(&cgroup) {
-            // SAFETY: put checks for null; ctypes passes byref(c_int64).
-            Parse::Value(found) => {
-                if unsafe { put(count, found) } {
-                    ffi::OK
-                } else {
-                    ffi::ERR_ARG
-                }
-            }
-            Parse::Defer => ffi::DEFER,
-        }
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { answer(cgroup_root, root_len, count, cpu_count) }
 }
 
 /// Writes min(physical memory, cgroup limit) in bytes to `*bytes`.
@@ -167,20 +177,6 @@ pub unsafe extern "C" fn skyutils_memory_bytes(
     root_len: usize,
     bytes: *mut u64,
 ) -> c_int {
-    ffi::guard(|| {
-        let Some(cgroup) = cgroup_at(cgroup_root, root_len) else {
-            return ffi::ERR_ARG;
-        };
-        match memory_bytes(&cgroup) {
-            // SAFETY: put checks for null; ctypes passes byref(c_uint64).
-            Parse::Value(found) => {
-                if unsafe { put(bytes, found) } {
-                    ffi::OK
-                } else {
-                    ffi::ERR_ARG
-                }
-            }
-            Parse::Defer => ffi::DEFER,
-        }
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe { answer(cgroup_root, root_len, bytes, memory_bytes) }
 }

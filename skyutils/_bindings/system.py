@@ -13,18 +13,23 @@ _cpu_count = LIB.skyutils_cpu_count
 _memory_bytes = LIB.skyutils_memory_bytes
 
 
+def _query(name: str, function, out):
+    """The library's answer for the cgroup tree at cgroup.root, or None when it defers."""
+    root = os.fsencode(cgroup.root)
+    if function(root, len(root), byref(out)) == OK:
+        return out.value
+    # A cgroup file holds text only Python's float() or int() can judge.
+    _fallbacks.record(name)
+    return None
+
+
 def get_cpu_count() -> int:
     """Number of CPUs this process may use: env override, else min(host, affinity, cgroup)."""
     from_env = pure.cpu_count_from_env()
     if from_env is not None:
         return from_env
-    root = os.fsencode(cgroup.root)
-    count = c_int64()
-    if _cpu_count(root, len(root), byref(count)) == OK:
-        return count.value
-    # A cgroup file holds text only Python's float() can judge.
-    _fallbacks.record('get_cpu_count')
-    return pure.get_cpu_count()
+    count = _query('get_cpu_count', _cpu_count, c_int64())
+    return pure.get_cpu_count() if count is None else count
 
 
 def get_mem_size_gb() -> float:
@@ -32,12 +37,8 @@ def get_mem_size_gb() -> float:
     from_env = pure.mem_size_gb_from_env()
     if from_env is not None:
         return from_env
-    root = os.fsencode(cgroup.root)
-    total = c_uint64()
-    if _memory_bytes(root, len(root), byref(total)) == OK:
-        return total.value / pure.GIB
-    _fallbacks.record('get_mem_size_gb')
-    return pure.get_mem_size_gb()
+    total = _query('get_mem_size_gb', _memory_bytes, c_uint64())
+    return pure.get_mem_size_gb() if total is None else total / pure.GIB
 
 
 def get_max_workers_for_file_mounts(common_file_mounts: Dict[str, str],
