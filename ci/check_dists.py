@@ -152,6 +152,7 @@ def check_wheel(path: str) -> Iterator[str]:
             limit = (2, 28)
             if highest is None or highest > limit:
                 yield f'{name}: highest GLIBC symbol version {highest} exceeds {limit}'
+            yield from auditwheel_verdict(path, platform)
         missing = wanted - exports
         if missing:
             yield f'{name}: library does not export {sorted(missing)}'
@@ -175,6 +176,17 @@ def check_wheel(path: str) -> Iterator[str]:
             allowed = max(tag_version, (11, 0)) if arch == 'arm64' else tag_version
             if minos is None or minos > allowed:
                 yield f'{name}: {arch} slice needs macOS {minos}, the tag allows {allowed}'
+
+
+def auditwheel_verdict(path: str, platform: str) -> Iterator[str]:
+    """auditwheel's own word that the wheel is consistent with its manylinux tag."""
+    auditwheel = os.path.join(os.path.dirname(sys.executable), 'auditwheel')
+    done = subprocess.run([auditwheel, 'show', path], capture_output=True, text=True,
+                          check=False)
+    said = ' '.join(done.stdout.split())
+    if done.returncode != 0 or f'consistent with the following platform tag: "{platform}"' \
+            not in said:
+        yield f'{os.path.basename(path)}: auditwheel show does not confirm {platform}: {said}'
 
 
 def check_sdist(path: str) -> Iterator[str]:
