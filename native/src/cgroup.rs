@@ -5,7 +5,6 @@
 //! `inf`, Unicode digits) is `Parse::Defer`, and Python parses the whole file instead.
 
 use std::ffi::CString;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -113,13 +112,35 @@ pub fn parse_memory_limit(text: &[u8]) -> Limit<u64> {
 }
 
 /// A file's bytes, or None when it cannot be opened or read (Python: OSError, no limit).
+/// cgroup files are a few bytes: open, one read into a small buffer, close; filesystem calls
+/// are what these functions cost, so std's extra fstat and EOF read are left out.
 fn read_file(path: &Path) -> Option<Vec<u8>> {
+    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: c_path is NUL-terminated; open has no other preconditions.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
     let mut text = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .read_to_end(&mut text)
-        .ok()?;
-    Some(text)
+    let mut chunk = [0u8; 256];
+    let complete = loop {
+        // SAFETY: fd is open and chunk is writable for its length.
+        let got = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if got < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break false;
+        }
+        text.extend_from_slice(&chunk[..got as usize]);
+        // A short read of these small files is their end; a full one may have more behind it.
+        if (got as usize) < chunk.len() {
+            break true;
+        }
+    };
+    // SAFETY: fd was opened above and is closed exactly once.
+    unsafe { libc::close(fd) };
+    complete.then_some(text)
 }
 
 /// Python's os.path.isfile: stat follows links, and any failure means "not a file".

@@ -26,6 +26,41 @@ pub fn alive_from_status(status: &[u8], pid: i64) -> Option<bool> {
 /// Some(answer), or None when Python must decide (an unexpected error or format).
 #[cfg(target_os = "linux")]
 fn process_alive(pid: i64) -> Option<bool> {
+    pidfd_alive(pid).or_else(|| status_alive(pid))
+}
+
+/// The cheap way (no procfs text): pidfd_open() refuses a pid that is no process (ESRCH) and,
+/// with flags 0, a thread that is not a group leader; a pidfd polls readable once the process
+/// has exited, which is what a zombie is. None: ask /proc (old kernel, a thread id, a limit).
+#[cfg(target_os = "linux")]
+fn pidfd_alive(pid: i64) -> Option<bool> {
+    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return match ffi::last_errno() {
+            libc::ESRCH => Some(false),
+            _ => None, // EINVAL/ENOENT for thread ids, ENOSYS, EMFILE, EPERM: /proc decides.
+        };
+    }
+    let mut poll_fd = libc::pollfd {
+        fd: fd as c_int,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll_fd is one valid pollfd; timeout 0 never blocks.
+    let ready = unsafe { libc::poll(&mut poll_fd, 1, 0) };
+    // SAFETY: fd is the pidfd opened above, closed exactly once.
+    unsafe { libc::close(fd as c_int) };
+    match ready {
+        0 => Some(true),                                         // still running
+        1 if poll_fd.revents & libc::POLLIN != 0 => Some(false), // exited: a zombie
+        _ => None,
+    }
+}
+
+/// The State and Tgid lines of /proc/<pid>/status, as psutil reads them.
+#[cfg(target_os = "linux")]
+fn status_alive(pid: i64) -> Option<bool> {
     use std::io::Read;
     let mut file = match std::fs::File::open(format!("/proc/{pid}/status")) {
         Ok(file) => file,
@@ -209,5 +244,24 @@ mod tests {
         let pid = i64::from(std::process::id());
         assert_eq!(process_alive(pid), Some(true));
         assert_eq!(process_alive(i64::from(i32::MAX)), Some(false));
+        assert_eq!(status_alive(pid), Some(true));
+    }
+
+    #[test]
+    fn zombie_and_reaped_child() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = i64::from(child.id());
+        // Wait until it has exited, without reaping it: a zombie.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while status_alive(pid) != Some(false) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "child never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(process_alive(pid), Some(false));
+        child.wait().unwrap();
+        assert_eq!(process_alive(pid), Some(false));
     }
 }
