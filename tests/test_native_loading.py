@@ -179,7 +179,8 @@ def test_null_pointers_are_refused():
     assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', 14, None) == _native.ERR_ARG
     assert lib.skyutils_process_alive(1, None) == _native.ERR_ARG
     assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
-    assert lib.skyutils_base36_encode(b'ff', 2, None, 0, None) == _native.ERR_ARG
+    assert lib.skyutils_base36_encode(b'ff', 2, None, 0) == _native.ERR_ARG
+    assert lib.skyutils_base36_encode(None, 2, ctypes.create_string_buffer(8), 8) == _native.ERR_ARG
 
 
 @needs_library

@@ -28,9 +28,8 @@ uint32_t skyutils_abi_version(void);
 const char *skyutils_version(void); /* static, never freed */
 int skyutils_selftest_panic(void);  /* panics inside the guard: returns SKYUTILS_ERR_PANIC */
 
-/* text */
-int skyutils_base36_encode(const uint8_t *hex, size_t hex_len, uint8_t *out, size_t out_cap,
-                           size_t *out_len);
+/* text: returns the length written to out, or a negative status */
+int64_t skyutils_base36_encode(const uint8_t *hex, size_t hex_len, uint8_t *out, size_t out_cap);
 
 /* files */
 /* The byte range [*start, *end) of the last n lines of the open file fd, without the file's

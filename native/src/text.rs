@@ -4,9 +4,7 @@
 //! knows (Unicode digits and spaces, signs) is deferred to Python, so the two
 //! backends cannot disagree on what is valid.
 
-use std::ffi::c_int;
-
-use crate::ffi::{self, bytes_arg, put};
+use crate::ffi::{self, bytes_arg};
 
 const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 /// 36^6 is the largest power of 36 below 2^32: six base36 digits per long division.
@@ -116,26 +114,27 @@ pub fn base36_capacity(hex_len: usize) -> usize {
     hex_len - hex_len / 5 + 2
 }
 
-/// Writes base36 of the hex text into `out` (`out_cap` bytes, no NUL) and its length to
-/// `out_len`. DEFER: Python must decide (not plain ASCII hex, negative, or `out` too small).
+/// Writes base36 of the hex text into `out` (`out_cap` bytes, no NUL) and returns its length.
+/// A negative status instead: DEFER when Python must decide (not plain ASCII hex, a negative
+/// value, or `out` too small), ERR_ARG for bad pointers. Four arguments and no out-pointer:
+/// for 32 hex digits the ctypes argument conversion is most of the call's cost.
 ///
 /// # Safety
-/// `hex` must point to `hex_len` readable bytes, `out` to `out_cap` writable bytes, and
-/// `out_len` must be valid for one write.
+/// `hex` must point to `hex_len` readable bytes and `out` to `out_cap` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn skyutils_base36_encode(
     hex: *const u8,
     hex_len: usize,
     out: *mut u8,
     out_cap: usize,
-    out_len: *mut usize,
-) -> c_int {
-    ffi::guard(|| {
+) -> i64 {
+    let mut written: i64 = 0;
+    let status = ffi::guard(|| {
         // SAFETY: the caller passes a buffer of hex_len bytes.
         let Some(text) = (unsafe { bytes_arg(hex, hex_len) }) else {
             return ffi::ERR_ARG;
         };
-        if out.is_null() || out_len.is_null() {
+        if out.is_null() {
             return ffi::ERR_ARG;
         }
         let Some(digits) = parse_hex(text) else {
@@ -148,10 +147,14 @@ pub unsafe extern "C" fn skyutils_base36_encode(
         // SAFETY: out holds out_cap >= encoded.len() writable bytes and cannot overlap
         // `encoded`, a fresh allocation.
         unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out, encoded.len()) };
-        // SAFETY: out_len checked non-null above; the caller passes byref(c_size_t).
-        unsafe { put(out_len, encoded.len()) };
+        written = encoded.len() as i64;
         ffi::OK
-    })
+    });
+    if status == ffi::OK {
+        written
+    } else {
+        i64::from(status)
+    }
 }
 
 #[cfg(test)]
