@@ -10,7 +10,8 @@ pub const TAIL_EMPTY_FILE: u32 = 1;
 /// raises without a file name; without it, an error open() would raise, naming the file.
 pub const TAIL_ERROR_UNNAMED: u32 = 2;
 
-const FIRST_BLOCK: usize = 16 * 1024;
+/// First read: enough for short tails of typical log lines (later reads are SCAN_BLOCK).
+const FIRST_BLOCK: usize = 8 * 1024;
 
 /// A file descriptor closed on drop.
 struct Fd(c_int);
@@ -94,55 +95,59 @@ thread_local! {
     static SCAN_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The offset where the last `n` lines of [0, end) start: just after the n-th newline
-/// counted back from `end`, or 0. Cost follows the tail, not the file.
-pub fn tail_start(
-    read_at: &mut impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
-    end: u64,
+/// The range [start, end) of the last `n` lines of a file of `size` bytes, found by reading
+/// backwards into `scratch` (reused, so no fresh memory is touched per call); `end` leaves out
+/// the file's final newline. The first block also supplies the last byte, so a short tail
+/// costs one read. Cost follows the tail, not the file.
+pub fn tail_range_in(
+    mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    size: u64,
     n: u64,
     scratch: &mut Vec<u8>,
-) -> Result<u64, TailError> {
+) -> Result<(u64, u64), TailError> {
+    let mut end = size;
+    let mut pos = size;
     let mut newlines: u64 = 0;
-    let mut pos = end;
-    // Small first reads for small tails; then whole scan blocks.
-    let mut step_size = FIRST_BLOCK.min(SCAN_BLOCK);
-    while pos > 0 && n > 0 {
+    let mut step_size = FIRST_BLOCK;
+    let mut first = true;
+    while pos > 0 {
         let step = step_size.min(pos as usize);
         pos -= step as u64;
         scratch.resize(step, 0);
         read_at(&mut scratch[..step], pos)?;
-        for index in memchr::memrchr_iter(b'\n', &scratch[..step]) {
-            newlines += 1;
-            if newlines == n {
-                return Ok(pos + index as u64 + 1);
+        let mut block = &scratch[..step];
+        if first {
+            first = false;
+            if block.last() == Some(&b'\n') {
+                end -= 1; // A final newline ends the last line; it does not start another.
+                block = &block[..step - 1];
             }
         }
-        step_size = SCAN_BLOCK;
+        if n == 0 {
+            return Ok((end, end));
+        }
+        for index in memchr::memrchr_iter(b'\n', block) {
+            newlines += 1;
+            if newlines == n {
+                return Ok((pos + index as u64 + 1, end));
+            }
+        }
+        step_size = (step_size * 2).min(SCAN_BLOCK); // read about what the tail needs
     }
-    Ok(0)
+    Ok((0, end))
 }
 
-/// The byte range [start, end) holding the last `n` lines of a file of `size` bytes; `end`
-/// leaves out the file's final newline (Python splits the range on b'\n').
+/// [`tail_range_in`] with this thread's reusable scan buffer.
 pub fn tail_range(
-    mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
     size: u64,
     n: u64,
 ) -> Result<(u64, u64), TailError> {
-    let mut end = size;
-    if size > 0 {
-        let mut last = [0u8; 1];
-        read_at(&mut last, size - 1)?;
-        if last[0] == b'\n' {
-            end -= 1; // A final newline ends the last line; it does not start another.
-        }
-    }
-    let start = SCAN_BUFFER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => tail_start(&mut read_at, end, n, &mut scratch),
+    SCAN_BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => tail_range_in(read_at, size, n, &mut scratch),
         // Only re-entry could hold the borrow; a private buffer keeps that case correct.
-        Err(_) => tail_start(&mut read_at, end, n, &mut Vec::new()),
-    })?;
-    Ok((start, end))
+        Err(_) => tail_range_in(read_at, size, n, &mut Vec::new()),
+    })
 }
 
 /// The tail range of the open file `fd`: Python opened it, so open() errors are Python's.
