@@ -39,7 +39,7 @@ SIGNATURES = {
                                            POINTER(c_int)]),
     'skyutils_cpu_count': (c_int, [_bytes_ptr, c_size_t, POINTER(c_int64)]),
     'skyutils_memory_bytes': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64)]),
-    'skyutils_process_alive': (c_int, [c_int64, POINTER(c_int)]),
+    'skyutils_process_alive': (c_int, [c_int64]),
     'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
 }
 

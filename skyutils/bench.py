@@ -259,6 +259,31 @@ def measure(case: Case, implementations: Dict[str, Callable], rounds: int,
     return result
 
 
+def thread_scaling(path: str, n: int, calls: int) -> float:
+    """Throughput of two threads over one, each calling read_last_n_lines `calls` times.
+
+    The library releases the GIL while it scans and os.pread while it reads; decoding and
+    splitting into str objects hold it, so the ratio shows how much of a call runs in parallel.
+    """
+    import threading
+
+    def work():
+        for _ in range(calls):
+            skyutils.read_last_n_lines(path, n)
+
+    start = time.perf_counter()
+    work()
+    work()
+    one_thread = time.perf_counter() - start
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return one_thread / (time.perf_counter() - start)
+
+
 def machine() -> Dict[str, str]:
     model = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -310,12 +335,20 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
             if case.floor is not None:
                 implementations['floor'] = lambda *args, _floor=case.floor: _floor()
             results.append(measure(case, implementations, rounds, budget))
+        scaling = {}
+        if not functions or 'read_last_n_lines' in functions:
+            progress('read_last_n_lines: two threads against one')
+            big_log = fx.log((64 if quick else 1024) << 20)
+            for n in (1000, 100_000):
+                samples = [thread_scaling(big_log, n, 2 if n > 1000 else 50)
+                           for _ in range(rounds // 3)]
+                scaling[f'read_last_n_lines n={n}'] = statistics.median(samples)
     finally:
         fx.close()
     return {'machine': machine(), 'quick': quick, 'rounds': rounds,
             'backends': {name: choice['backend'] for name, choice in
                          skyutils.backend_info()['functions'].items()},
-            'results': results, 'summary': summarize(results)}
+            'results': results, 'summary': summarize(results), 'thread_scaling': scaling}
 
 
 def _fmt_time(seconds: float) -> str:
@@ -344,6 +377,10 @@ def table(report: Dict[str, object]) -> Iterator[str]:
                + ' | '.join(cells) + f" | {f'{ratio:.2f}x' if ratio else '-'} | "
                f"{_fmt_time(s['floor']) if 'floor' in s else '-'} | "
                f"{f'{best:.2f}x' if best else '-'} |")
+    for label, ratio in report.get('thread_scaling', {}).items():
+        yield ''
+        yield (f'{label}: two threads do {ratio:.2f}x the work of one in the same time '
+               f'(2.00x would be perfect parallelism)')
     summary = report['summary']
     if summary:
         yield ''

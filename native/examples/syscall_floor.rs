@@ -1,7 +1,10 @@
 //! The floor under get_cpu_count, get_mem_size_gb and is_process_alive: the system calls each
 //! must make, timed here in Rust with nothing else around them.
 //!
-//!     cargo run --release --example syscall_floor [CGROUP_ROOT]
+//!     cargo run --release --example syscall_floor [CGROUP_ROOT [DIRECTORY]]
+//!
+//! With DIRECTORY, also a bare getdents64 loop counting its entries (a 32 KiB buffer, as a
+//! plain C program would use): the floor under estimate_fd_for_directory.
 //!
 //! Compare the sums with the `skyutils` column of `skyutils bench`: the difference is what the
 //! library and its Python binding add; `skypilot / floor` is the best ratio this machine allows.
@@ -96,6 +99,40 @@ fn main() {
         black_box(libc::poll(&mut poll_fd, 1, 0));
         libc::close(fd);
     });
+    if let Some(directory) = std::env::args().nth(2) {
+        let c_dir = CString::new(directory.clone()).unwrap();
+        let runs = 20;
+        let mut entries = 0u64;
+        let start = Instant::now();
+        for _ in 0..runs {
+            entries = 0;
+            // SAFETY: c_dir is NUL-terminated; buf is writable; fd is closed once.
+            unsafe {
+                let fd = libc::open(c_dir.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+                assert!(fd >= 0, "cannot open {directory}");
+                let mut buf = vec![0u64; 4096];
+                loop {
+                    let got = libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), 32768);
+                    if got <= 0 {
+                        break;
+                    }
+                    let bytes = std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), got as usize);
+                    let mut offset = 0;
+                    while offset < bytes.len() {
+                        entries += 1;
+                        offset +=
+                            u16::from_ne_bytes([bytes[offset + 16], bytes[offset + 17]]) as usize;
+                    }
+                }
+                libc::close(fd);
+            }
+        }
+        let millis = start.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
+        println!(
+            "{:<48} {millis:>8.2} ms",
+            format!("getdents64 loop, {} entries", entries - 2)
+        );
+    }
     println!();
     println!(
         "floor get_cpu_count   {:>8.2} us",

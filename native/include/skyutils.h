@@ -44,7 +44,7 @@ int skyutils_cpu_count(const uint8_t *cgroup_root, size_t root_len, int64_t *cou
 int skyutils_memory_bytes(const uint8_t *cgroup_root, size_t root_len, uint64_t *bytes);
 
 /* process */
-int skyutils_process_alive(int64_t pid, int *alive);
+int skyutils_process_alive(int64_t pid); /* 1 alive, 0 not, or a negative status */
 int skyutils_find_free_port(int32_t start, int32_t *port, int *err_no);
 
 #endif /* SKYUTILS_H */

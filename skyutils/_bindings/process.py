@@ -16,9 +16,9 @@ def is_process_alive(pid: int) -> bool:
     if type(pid) is int:
         if pid <= 0 or pid > pure.MAX_PID:
             return False
-        alive = c_int()
-        if _alive(pid, byref(alive)) == OK:
-            return alive.value == 1
+        answer = _alive(pid)
+        if answer >= 0:
+            return answer == 1
     _fallbacks.record('is_process_alive')
     return pure.is_process_alive(pid)
 
