@@ -1,0 +1,165 @@
+"""What a long-lived SkyPilot controller needs: bad input never crashes and fails alike on both
+backends; fork, threads and long runs leave the library working and nothing leaked.
+
+Short by default; SKYUTILS_LONG=1 runs the long versions (a minute of threads, 10^5 calls)."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import BACKENDS
+from skyutils import _native
+
+LONG = os.environ.get('SKYUTILS_LONG') == '1'
+needs_native = pytest.mark.skipif('native' not in BACKENDS, reason='no native library loaded')
+
+
+def outcome(fn, *args):
+    try:
+        return ('ok', fn(*args))
+    except Exception as e:  # noqa: BLE001 - compared between backends
+        return ('raises', type(e), str(e))
+
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp('hardening')
+    (root / 'log').write_bytes(b'a\nb\n')
+    (root / 'dir').mkdir()
+    os.symlink('loop', root / 'loop')
+    return root
+
+
+def bad_calls(root):
+    log, directory, loop = str(root / 'log'), str(root / 'dir'), str(root / 'loop')
+    surrogate_path = os.fsdecode(os.fsencode(str(root)) + b'/\xff\xfe')
+    return [
+        ('read_last_n_lines', (None, 1)), ('read_last_n_lines', (log, None)),
+        ('read_last_n_lines', (log, -(2**70))), ('read_last_n_lines', (log, 2**70)),
+        ('read_last_n_lines', (log, 1, 0)), ('read_last_n_lines', ('a\x00b', 1)),
+        ('read_last_n_lines', (surrogate_path, 1)), ('read_last_n_lines', (os.fsencode(log), 1)),
+        ('read_last_n_lines', (loop, 1)), ('read_last_n_lines', (directory, 1)),
+        ('read_last_n_lines', (log, 1, 8192, 'utf-8', 'no-such-handler')),
+        ('read_last_n_lines', (log + '/below', 1)),
+        ('estimate_fd_for_directory', (None,)), ('estimate_fd_for_directory', (b'a\x00b',)),
+        ('estimate_fd_for_directory', (surrogate_path,)), ('estimate_fd_for_directory', (loop,)),
+        ('estimate_fd_for_directory', (log,)), ('estimate_fd_for_directory', (2**70,)),
+        ('base36_encode', (None,)), ('base36_encode', ('\ud800' * 40,)),
+        ('base36_encode', ('f' * 39 + '\x00',)), ('base36_encode', ('-' + 'f' * 40,)),
+        ('base36_encode', ('0x' + '_' * 30,)),
+        ('truncate_long_string', ('\ud800\udfff' * 30, 7, True)),
+        ('format_float', (float('nan'), 2**70)),
+        ('is_process_alive', (None,)), ('is_process_alive', (2**70,)),
+        ('is_process_alive', (-(2**70),)),
+        ('find_free_port', (None,)), ('find_free_port', (2**70,)), ('find_free_port', (-(2**70),)),
+        ('get_max_workers_for_file_mounts', ({'x': None},)),
+        ('get_max_workers_for_file_mounts', ({'x': loop, 'y': 'a\x00b'},)),
+        ('hash_file', (loop, 'md5')), ('hash_file', (directory, 'sha256')),
+        ('hash_file', ('a\x00b', 'md5')), ('hash_file', (log, None)),
+    ]
+
+
+@needs_native
+def test_bad_input_fails_alike_on_both_backends(files):
+    native, pure = BACKENDS['native'], BACKENDS['python']
+    for name, args in bad_calls(files):
+        assert outcome(getattr(native, name), *args) == outcome(getattr(pure, name), *args), \
+            (name, args)
+
+
+def test_fork_after_load_child_works(tmp_path):
+    script = (
+        'import os, skyutils\n'
+        f'open({str(tmp_path / "log")!r}, "w").write("x\\ny\\n")\n'
+        'pid = os.fork()\n'
+        'if pid == 0:\n'
+        f'    ok = skyutils.read_last_n_lines({str(tmp_path / "log")!r}, 1) == ["y"]\n'
+        '    ok = ok and skyutils.is_process_alive(os.getpid()) and skyutils.get_cpu_count() > 0\n'
+        '    ok = ok and skyutils.base36_encode("f" * 32) == "f5lxx1zz5pnorynqglhzmsp33"\n'
+        '    os._exit(0 if ok else 1)\n'
+        '_, status = os.waitpid(pid, 0)\n'
+        'raise SystemExit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode")'
+        ' else status >> 8)\n')
+    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=60, check=False, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+
+
+def open_descriptors():
+    return len(os.listdir('/proc/self/fd'))
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='needs /proc/self/fd')
+def test_no_descriptor_leaks(files, impl):
+    log, directory = str(files / 'log'), str(files / 'dir')
+    calls = 100_000 if LONG else 2_000
+    workload = [
+        lambda: impl.read_last_n_lines(log, 1),
+        lambda: impl.estimate_fd_for_directory(directory),
+        lambda: impl.get_cpu_count(),
+        lambda: impl.get_mem_size_gb(),
+        lambda: impl.is_process_alive(os.getpid()),
+        lambda: impl.is_process_alive(2**31 - 2),
+        lambda: impl.base36_encode('f' * 32),
+    ]
+    failing = [
+        lambda: impl.read_last_n_lines(directory, 1),
+        lambda: impl.estimate_fd_for_directory(log),
+        lambda: impl.base36_encode('g' * 32),
+    ]
+    before = open_descriptors()
+    for _ in range(calls // len(workload)):
+        for call in workload:
+            call()
+        for call in failing:
+            with pytest.raises(Exception):  # noqa: B017 - any of their documented errors
+                call()
+    assert open_descriptors() == before
+
+
+def test_threads_against_a_growing_file_and_directory(tmp_path, impl):
+    seconds = 60 if LONG else 3
+    log = tmp_path / 'growing.log'
+    log.write_bytes(b'')
+    directory = tmp_path / 'filling'
+    directory.mkdir()
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        i = 0
+        with open(log, 'ab', buffering=0) as f:
+            while not stop.is_set():
+                f.write(b'line %08d\n' % i)
+                if i % 10 == 0:
+                    open(directory / f'f{i}', 'w').close()
+                i += 1
+
+    def reader():
+        try:
+            while not stop.is_set():
+                lines = impl.read_last_n_lines(str(log), 5)
+                # Whole lines only: the writer appends with one write() per line.
+                assert all(line.startswith('line ') for line in lines), lines
+                assert impl.estimate_fd_for_directory(str(directory)) % 5 == 0
+                assert impl.is_process_alive(os.getpid()) is True
+                assert impl.base36_encode('f' * 32) == 'f5lxx1zz5pnorynqglhzmsp33'
+                assert impl.get_cpu_count() >= 0
+                assert impl.get_mem_size_gb() > 0
+                assert impl.format_float(2.25) == '2.2'
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
+                                                   for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _native.LIB is None or _native.LIB.skyutils_abi_version() == _native.ABI_VERSION
