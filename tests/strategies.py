@@ -7,9 +7,10 @@ from hypothesis import strategies as st
 
 hex_like = st.one_of(
     st.text(alphabet='0123456789abcdefABCDEF', min_size=1, max_size=64),
-    st.text(alphabet='0123456789abcdefABCDEFxX_+- \t\n\u3000g', max_size=24),
+    st.text(alphabet='0123456789abcdefABCDEFxX_+- \t\n\x0b\x0c\x1c\x1f\x85\u3000g', max_size=24),
     st.builds(lambda b: b.hex(), st.binary(min_size=16, max_size=16)),
-    st.sampled_from(['0x0', '0X_f', '  +0xff  ', '0', '-0', '00', '٣', 'ff\u00a0']),
+    st.sampled_from(['0x0', '0X_f', '  +0xff  ', '0', '-0', '00', '٣', 'ff\u00a0',
+                     '\x1c' + 'f' * 32, 'f' * 32 + '\x0b']),
 )
 
 
