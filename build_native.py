@@ -97,14 +97,18 @@ def build(into: str) -> str:
     built = [_cargo_build(target) for target in targets()]
     os.makedirs(into, exist_ok=True)
     destination = os.path.join(into, LIB_FILE)
+    # Written beside it, then renamed over it: a process that has the old library mapped
+    # keeps its inode (rewriting a mapped library in place kills that process with SIGBUS).
+    staging = destination + '.new'
     if len(built) == 1:
-        shutil.copyfile(built[0], destination)
-        return destination
-    # One file with a slice per architecture (macOS universal2).
-    command = ['lipo', '-create', '-output', destination] + built
-    print('build_native:', ' '.join(command), flush=True)
-    if subprocess.run(command, check=False).returncode != 0:
-        raise NativeBuildError('lipo failed to fuse the per-architecture libraries')
+        shutil.copyfile(built[0], staging)
+    else:
+        # One file with a slice per architecture (macOS universal2).
+        command = ['lipo', '-create', '-output', staging] + built
+        print('build_native:', ' '.join(command), flush=True)
+        if subprocess.run(command, check=False).returncode != 0:
+            raise NativeBuildError('lipo failed to fuse the per-architecture libraries')
+    os.replace(staging, destination)
     return destination
 
 

@@ -3,6 +3,7 @@ backends; fork, threads and long runs leave the library working and nothing leak
 
 Short by default; SKYUTILS_LONG=1 runs the long versions (a minute of threads, 10^5 calls)."""
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -163,3 +164,85 @@ def test_threads_against_a_growing_file_and_directory(tmp_path, impl):
         thread.join()
     assert errors == []
     assert _native.LIB is None or _native.LIB.skyutils_abi_version() == _native.ABI_VERSION
+
+
+@needs_native
+def test_file_that_shrinks_while_read_is_served_by_python(tmp_path, monkeypatch):
+    from skyutils import _fallbacks
+    from skyutils._bindings import files
+    log = tmp_path / 'log'
+    log.write_bytes(b'a\nb\nc\n')
+    real_pread = os.pread
+    # The file loses its tail between the library's scan and Python's read.
+    monkeypatch.setattr(files.os, 'pread', lambda fd, size, offset: real_pread(fd, size, offset)[:-1])
+    before = _fallbacks.counts['read_last_n_lines']
+    assert files.read_last_n_lines(str(log), 2) == ['b\n', 'c']
+    assert _fallbacks.counts['read_last_n_lines'] == before + 1
+
+
+def test_signals_do_not_interrupt_calls(tmp_path, impl):
+    import signal
+    log = tmp_path / 'log'
+    log.write_bytes(b''.join(b'line %d\n' % i for i in range(50_000)))
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)  # EINTR for slow system calls
+    try:
+        for _ in range(30):
+            assert impl.read_last_n_lines(str(log), 20_000)[-1] == 'line 49999'
+            assert impl.estimate_fd_for_directory(str(tmp_path)) == 5
+            assert impl.get_cpu_count() > 0
+            assert impl.is_process_alive(os.getpid())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired  # the timer really interrupted the calls
+
+
+@needs_native
+def test_only_the_package_library_is_loaded(tmp_path):
+    # A decoy with another ABI version in the current directory and on LD_LIBRARY_PATH.
+    compiler = shutil.which('cc') or shutil.which('gcc')
+    if compiler is None:
+        pytest.skip('no C compiler to build a decoy library')
+    source = tmp_path / 'decoy.c'
+    source.write_text('unsigned skyutils_abi_version(void) { return 999; }\n')
+    subprocess.run([compiler, '-shared', '-fPIC', '-o', str(tmp_path / _native.LIB_NAME),
+                    str(source)], check=True)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, '-W', 'error', '-c',
+         'import skyutils; i = skyutils.backend_info()["library"]; print(i["loaded"], i["path"])'],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded, path = done.stdout.split()
+    assert loaded == 'True' and path == _native.LIB_PATH
+
+
+def resident_bytes():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+@pytest.mark.skipif(not os.path.isfile('/proc/self/statm'), reason='needs /proc/self/statm')
+def test_memory_stays_flat(files, impl):
+    log, directory = str(files / 'log'), str(files / 'dir')
+    rounds = 100_000 if LONG else 5_000
+
+    def round_():
+        impl.read_last_n_lines(log, 2)
+        impl.estimate_fd_for_directory(directory)
+        impl.get_mem_size_gb()
+        impl.is_process_alive(os.getpid())
+        impl.base36_encode('f' * 32)
+        try:
+            impl.read_last_n_lines(directory, 1)
+        except RuntimeError:
+            pass
+
+    for _ in range(1_000):  # warm caches and allocators first
+        round_()
+    before = resident_bytes()
+    for _ in range(rounds):
+        round_()
+    assert resident_bytes() - before < 4 * 1024 * 1024

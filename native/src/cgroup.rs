@@ -116,11 +116,16 @@ pub fn parse_memory_limit(text: &[u8]) -> Limit<u64> {
 /// are what these functions cost, so std's extra fstat and EOF read are left out.
 fn read_file(path: &Path) -> Option<Vec<u8>> {
     let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: c_path is NUL-terminated; open has no other preconditions.
-    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
+    let fd = loop {
+        // SAFETY: c_path is NUL-terminated; open has no other preconditions.
+        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            break fd;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return None; // A signal is not "no limit": only real errors are.
+        }
+    };
     let mut text = Vec::new();
     let mut chunk = [0u8; 256];
     let complete = loop {
