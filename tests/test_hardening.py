@@ -151,11 +151,17 @@ def test_threads_against_a_growing_file_and_directory(tmp_path, impl):
                 assert impl.get_cpu_count() >= 0
                 assert impl.get_mem_size_gb() > 0
                 assert impl.format_float(2.25) == '2.2'
+                assert impl.truncate_long_string('abcdefghijklmnopqrstuvwxyz', 10) == \
+                    'abcdefghij...'
+                assert impl.hash_file(str(log), 'md5').digest_size == 16
+                assert impl.get_parallel_threads('kubernetes') >= 16
+                assert impl.get_max_workers_for_file_mounts({'/r': str(directory)}) >= 1
+                assert 0 <= impl.find_free_port(50000) < 65535
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
     threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
-                                                   for _ in range(8)]
+                                                   for _ in range(8)]  # every function, 8 threads
     for thread in threads:
         thread.start()
     time.sleep(seconds)
