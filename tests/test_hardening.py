@@ -89,6 +89,25 @@ def test_fork_after_load_child_works(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def every_function(impl, log, directory):
+    """One successful call of each of the twelve functions."""
+    return [
+        lambda: impl.read_last_n_lines(log, 1),
+        lambda: impl.estimate_fd_for_directory(directory),
+        lambda: impl.get_max_workers_for_file_mounts({'/r': directory}),
+        lambda: impl.get_cpu_count(),
+        lambda: impl.get_mem_size_gb(),
+        lambda: impl.get_parallel_threads('kubernetes'),
+        lambda: impl.is_process_alive(os.getpid()),
+        lambda: impl.is_process_alive(2**31 - 2),
+        lambda: impl.base36_encode('f' * 32),
+        lambda: impl.find_free_port(50000),
+        lambda: impl.hash_file(log, 'sha256'),
+        lambda: impl.format_float(2.25),
+        lambda: impl.truncate_long_string('x ' * 30, 9),
+    ]
+
+
 def open_descriptors():
     return len(os.listdir('/proc/self/fd'))
 
@@ -96,23 +115,17 @@ def open_descriptors():
 @pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='needs /proc/self/fd')
 def test_no_descriptor_leaks(files, impl):
     log, directory = str(files / 'log'), str(files / 'dir')
-    calls = 100_000 if LONG else 2_000
-    workload = [
-        lambda: impl.read_last_n_lines(log, 1),
-        lambda: impl.estimate_fd_for_directory(directory),
-        lambda: impl.get_cpu_count(),
-        lambda: impl.get_mem_size_gb(),
-        lambda: impl.is_process_alive(os.getpid()),
-        lambda: impl.is_process_alive(2**31 - 2),
-        lambda: impl.base36_encode('f' * 32),
-    ]
+    calls = 100_000 if LONG else 200  # of each function
+    workload = every_function(impl, log, directory)
     failing = [
         lambda: impl.read_last_n_lines(directory, 1),
         lambda: impl.estimate_fd_for_directory(log),
         lambda: impl.base36_encode('g' * 32),
+        lambda: impl.hash_file(directory, 'md5'),
+        lambda: impl.find_free_port(65535),
     ]
     before = open_descriptors()
-    for _ in range(calls // len(workload)):
+    for _ in range(calls):
         for call in workload:
             call()
         for call in failing:
@@ -233,20 +246,19 @@ def resident_bytes():
 @pytest.mark.skipif(not os.path.isfile('/proc/self/statm'), reason='needs /proc/self/statm')
 def test_memory_stays_flat(files, impl):
     log, directory = str(files / 'log'), str(files / 'dir')
-    rounds = 100_000 if LONG else 5_000
+    rounds = 100_000 if LONG else 1_000
+
+    calls = every_function(impl, log, directory)
 
     def round_():
-        impl.read_last_n_lines(log, 2)
-        impl.estimate_fd_for_directory(directory)
-        impl.get_mem_size_gb()
-        impl.is_process_alive(os.getpid())
-        impl.base36_encode('f' * 32)
+        for call in calls:
+            call()
         try:
             impl.read_last_n_lines(directory, 1)
         except RuntimeError:
             pass
 
-    for _ in range(1_000):  # warm caches and allocators first
+    for _ in range(300):  # warm caches and allocators first
         round_()
     before = resident_bytes()
     for _ in range(rounds):
