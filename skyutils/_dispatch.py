@@ -17,8 +17,8 @@ FUNCTION_NAMES = (
 
 # Served natively when the library is loaded, and why that pays (see `skyutils bench`).
 NATIVE_REASONS = {
-    'base36_encode': 'one C call replaces a divmod loop, from 20 hex digits (SkyPilot passes 32); '
-                     'shorter strings stay in Python, which is faster there',
+    'base36_encode': 'one C call replaces a divmod loop, from 4 hex digits (SkyPilot passes 32); '
+                     'shorter strings stay in Python, which is as fast there',
     'read_last_n_lines': 'memrchr scans the tail backwards; cost follows the tail, not the file',
     'find_free_port': 'socket/bind/close per port without Python socket objects',
     'get_cpu_count': 'affinity and cgroup quota read in one call, without psutil',

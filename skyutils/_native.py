@@ -13,7 +13,7 @@ from typing import Optional
 
 from skyutils import _libcheck
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -24,6 +24,12 @@ DEFER = -4
 NOT_FOUND = -5
 TAIL_EMPTY_FILE = 1
 TAIL_ERROR_UNNAMED = 2
+TAIL_PLAIN = 4
+FLOOR_CPU_COUNT = 1
+FLOOR_MEMORY = 2
+FLOOR_PROCESS = 3
+FLOOR_DIRECTORY = 4
+FLOOR_TAIL_READ = 5
 
 _bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
 
@@ -32,16 +38,41 @@ SIGNATURES = {
     'skyutils_abi_version': (c_uint32, []),
     'skyutils_version': (c_char_p, []),
     'skyutils_selftest_panic': (c_int, []),
-    'skyutils_base36_encode': (c_int64, [_bytes_ptr, c_size_t, c_char_p, c_size_t]),
+    'skyutils_base36_encode': (c_char_p, [_bytes_ptr, c_int]),
+    'skyutils_read_tail': (c_int, [_bytes_ptr, c_int, c_int, c_char_p, c_int, POINTER(c_int64)]),
+    'skyutils_text_flags': (c_int, [_bytes_ptr, c_int]),
     'skyutils_tail_range': (c_int, [c_int, c_uint64, POINTER(c_uint64), POINTER(c_uint64),
                                     POINTER(c_uint32), POINTER(c_int)]),
     'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64),
                                            POINTER(c_int)]),
-    'skyutils_cpu_count': (c_int, [_bytes_ptr, c_size_t, POINTER(c_int64)]),
-    'skyutils_memory_bytes': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64)]),
-    'skyutils_process_alive': (c_int, [c_int64]),
+    'skyutils_cpu_count': (c_int64, [_bytes_ptr, c_int]),
+    'skyutils_memory_bytes': (c_int64, [_bytes_ptr, c_int]),
+    'skyutils_process_alive': (c_int, [c_int]),
     'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
+    'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_size_t, c_int64, c_int]),
 }
+
+# The largest int a function called through direct() may be given (a C int).
+INT_MAX = 2**31 - 1
+
+
+def direct(name: str):
+    """A second handle on an exported function, with its restype but no argtypes.
+
+    Without argtypes ctypes converts each argument in C by its Python type: int to C int,
+    bytes and ctypes arrays to their buffer's address, byref() to a pointer. That skips
+    from_param on every argument (about 0.2 us each here), which is most of a short call. So it
+    serves only functions whose every parameter is one of those types, and callers pass ints
+    no larger than INT_MAX (ctypes would silently truncate them).
+    """
+    restype, argtypes = SIGNATURES[name]
+    for argtype in argtypes:
+        if argtype not in (c_int, c_char_p) and not issubclass(argtype, ctypes._Pointer):
+            raise TypeError(f'{name} takes a {argtype.__name__}: it needs argtypes')
+    function = LIB[name]  # indexing makes a new function object; LIB's keeps its argtypes
+    function.restype = restype
+    return function
+
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 LIB_DIR = os.path.join(PACKAGE_DIR, '_lib')

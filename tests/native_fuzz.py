@@ -25,17 +25,13 @@ def random_bytes(rng: random.Random, alphabet: bytes, most: int) -> bytes:
 
 def fuzz_base36(rng: random.Random, lib) -> None:
     data = random_bytes(rng, HEX_ALPHABET if rng.random() < 0.8 else bytes(range(256)), 80)
-    length = rng.randrange(len(data) + 1)  # any in-bounds prefix
-    cap = rng.randrange(70)
-    out = create_string_buffer(max(cap, 1))
-    result = lib.skyutils_base36_encode(data, length, out, cap)
-    if result >= 0:
+    length = rng.choice([rng.randrange(len(data) + 1), -1, -(1 << 31)])  # in bounds, or bad
+    result = lib.skyutils_base36_encode(data, length)
+    if result is not None:
         # Whatever the library encodes, Python's int() must read the same number.
         value = int(data[:length].decode('ascii'), 16)
-        digits = out.raw[:result].decode('ascii')
-        assert value >= 0 and int(digits, 36) == value, (data[:length], digits)
-    else:
-        assert result in (DEFER, ERR_ARG), result
+        digits = result.decode('ascii')
+        assert length >= 0 and value >= 0 and int(digits, 36) == value, (data[:length], digits)
 
 
 class Files:
@@ -83,6 +79,54 @@ def fuzz_tail_range(rng: random.Random, lib, files: Files) -> None:
         assert expected.split(b'\n')[-n:] == tail.split(b'\n'), (data, n, tail)
 
 
+def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
+    n = rng.choice([0, 1, 2, 3, 10, rng.randrange(-(1 << 31), 1 << 31)])
+    data = random_bytes(rng, b'ab\n\r\x00\xff', rng.choice([30, 300, 3000]))
+    path = rng.choice([files.path.encode(), files.dir.encode(), b'/nonexistent', b'',
+                       random_bytes(rng, b'/ab\x00\xff', 20)])
+    path_len = rng.choice([len(path), -1]) if rng.random() < 0.1 else len(path)
+    cap = rng.choice([0, 1, 16, 256, 4096])
+    out = create_string_buffer(max(cap, 1))
+    info = (c_int64 * 4)()
+    with open(files.path, 'wb') as f:
+        f.write(data)
+    status = lib.skyutils_read_tail(path, path_len, n, out, cap, info)
+    assert status in (OK, ERR_OS, ERR_ARG, DEFER), status
+    if n < 1 or path_len < 0:
+        assert status == ERR_ARG
+    if status != OK:
+        return
+    length, flags, fd, start = info
+    if fd >= 0:
+        try:
+            tail = os.pread(fd, length, start)
+        finally:
+            os.close(fd)
+    else:
+        tail = out.raw[:length]
+    if path == files.path.encode():
+        if not data:
+            assert flags & _native.TAIL_EMPTY_FILE
+            return
+        expected = data[:-1] if data.endswith(b'\n') else data
+        assert expected.endswith(tail) and expected.split(b'\n')[-n:] == tail.split(b'\n')
+        plain = tail.isascii() and not any(c in tail for c in b'\r\x0b\x0c\x1c\x1d\x1e')
+        if fd < 0:
+            assert bool(flags & _native.TAIL_PLAIN) == plain, (tail, flags)
+
+
+def fuzz_text_flags(rng: random.Random, lib, files: Files) -> None:
+    data = random_bytes(rng, b'ab\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x7f\x80\xff', 200)
+    length = rng.choice([rng.randrange(len(data) + 1), -1])
+    flags = lib.skyutils_text_flags(data, length)
+    if length < 0:
+        assert flags == ERR_ARG
+        return
+    part = data[:length]
+    plain = part.isascii() and not any(c in part for c in b'\r\x0b\x0c\x1c\x1d\x1e')
+    assert flags == (_native.TAIL_PLAIN if plain else 0), (part, flags)
+
+
 def fuzz_count_dir_entries(rng: random.Random, lib, files: Files) -> None:
     choices = [files.dir.encode(), files.path.encode(), b'/', b'', b'/proc/self/fd',
                random_bytes(rng, b'/.ab\x00\xff', 30)]
@@ -99,14 +143,15 @@ def fuzz_count_dir_entries(rng: random.Random, lib, files: Files) -> None:
 def fuzz_cgroup(rng: random.Random, lib, files: Files) -> None:
     root = rng.choice([b'/sys/fs/cgroup', files.dir.encode(), b'', b'/nonexistent',
                        random_bytes(rng, b'/ab\x00\xff', 20)])
-    count, total = c_int64(), c_uint64()
-    assert lib.skyutils_cpu_count(root, len(root), byref(count)) in (OK, DEFER)
-    assert lib.skyutils_memory_bytes(root, len(root), byref(total)) in (OK, DEFER)
+    length = rng.choice([len(root), -1]) if rng.random() < 0.1 else len(root)
+    for answer in (lib.skyutils_cpu_count(root, length), lib.skyutils_memory_bytes(root, length)):
+        assert answer >= 0 or answer in (DEFER, ERR_ARG), answer
+        assert (answer == ERR_ARG) == (length < 0), (root, length, answer)
 
 
 def fuzz_process_alive(rng: random.Random, lib) -> None:
-    pid = rng.choice([rng.randrange(-(1 << 63), 1 << 63), rng.randrange(-5, 1 << 22),
-                      os.getpid(), 0, 1, 2**31 - 1, 2**31])
+    pid = rng.choice([rng.randrange(-(1 << 31), 1 << 31), rng.randrange(-5, 1 << 22),
+                      os.getpid(), 0, 1, 2**31 - 1, -(1 << 31)])
     assert lib.skyutils_process_alive(pid) in (0, 1, DEFER)
 
 
@@ -126,6 +171,8 @@ def fuzz_find_free_port(rng: random.Random, lib) -> None:
 
 TARGETS = {
     'base36_encode': lambda rng, lib, files: fuzz_base36(rng, lib),
+    'read_tail': fuzz_read_tail,
+    'text_flags': fuzz_text_flags,
     'tail_range': fuzz_tail_range,
     'count_dir_entries': fuzz_count_dir_entries,
     'cgroup': fuzz_cgroup,

@@ -77,11 +77,9 @@ def test_every_header_function_is_declared_alike():
 
 def test_constants_match():
     constants = header_constants()
-    assert constants['SKYUTILS_ABI_VERSION'] == _native.ABI_VERSION
-    for name in ('OK', 'ERR_OS', 'ERR_ARG', 'ERR_PANIC', 'DEFER', 'NOT_FOUND'):
-        assert constants[f'SKYUTILS_{name}'] == getattr(_native, name), name
-    assert constants['SKYUTILS_TAIL_EMPTY_FILE'] == _native.TAIL_EMPTY_FILE
-    assert constants['SKYUTILS_TAIL_ERROR_UNNAMED'] == _native.TAIL_ERROR_UNNAMED
+    assert len(constants) >= 15
+    for name, value in constants.items():  # every one, under the same name without SKYUTILS_
+        assert getattr(_native, name[len('SKYUTILS_'):]) == value, name
 
 
 @pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')

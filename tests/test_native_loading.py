@@ -175,12 +175,20 @@ def test_null_pointers_are_refused():
     assert lib.skyutils_tail_range(-1, 1, *[ctypes.byref(ctypes.c_uint64()) for _ in range(2)],
                                    ctypes.byref(ctypes.c_uint32()),
                                    ctypes.byref(ctypes.c_int())) == _native.ERR_ARG
-    assert lib.skyutils_cpu_count(None, 4, None) == _native.ERR_ARG
-    assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', 14, None) == _native.ERR_ARG
+    assert lib.skyutils_cpu_count(None, 4) == _native.ERR_ARG
+    assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', -1) == _native.ERR_ARG
     assert lib.skyutils_process_alive(-5) == 0 and lib.skyutils_process_alive(1) == 1
     assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
-    assert lib.skyutils_base36_encode(b'ff', 2, None, 0) == _native.ERR_ARG
-    assert lib.skyutils_base36_encode(None, 2, ctypes.create_string_buffer(8), 8) == _native.ERR_ARG
+    assert lib.skyutils_base36_encode(b'ff', -1) is None
+    assert lib.skyutils_base36_encode(None, 2) is None
+    assert lib.skyutils_base36_encode(b'ff', 2) == b'73'
+    assert lib.skyutils_text_flags(None, 5) == _native.ERR_ARG
+    info = (ctypes.c_int64 * 4)()
+    out = ctypes.create_string_buffer(8)
+    for args in [(None, 4, 1, out, 8, info), (b'/etc/hostname', 13, 1, None, 8, info),
+                 (b'/etc/hostname', 13, 1, out, 8, None), (b'/etc/hostname', 13, 0, out, 8, info),
+                 (b'/etc/hostname', -1, 1, out, 8, info), (b'/etc/hostname', 13, 1, out, -8, info)]:
+        assert lib.skyutils_read_tail(*args) == _native.ERR_ARG, args
 
 
 @needs_library

@@ -194,8 +194,13 @@ impl Cgroup {
         if stripped.is_empty() {
             return Parse::Value(None); // float('') fails: no limit, period never read.
         }
-        if plain_integer(stripped).is_none() {
+        let Some(quota_value) = plain_integer(stripped) else {
             return Parse::Defer;
+        };
+        if quota_value <= 0 {
+            // No quota, whatever the period file says, and SkyPilot's answer is None too when
+            // that file is unreadable or odd: one file read saved (about a third of the call).
+            return Parse::Value(None);
         }
         match read_file(&self.root.join("cpu/cpu.cfs_period_us")) {
             Some(period) if period.is_ascii() => {

@@ -22,7 +22,18 @@ pub const NOT_FOUND: c_int = -5;
 /// AssertUnwindSafe: the bodies share no state across calls (no statics but
 /// thread-locals rebuilt per call), so a caught panic leaves nothing half-updated.
 pub fn guard<F: FnOnce() -> c_int>(body: F) -> c_int {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(ERR_PANIC)
+    guard_or(ERR_PANIC, body)
+}
+
+/// [`guard`] for a function whose result is not a status: `on_panic` stands for the panic.
+pub fn guard_or<T, F: FnOnce() -> T>(on_panic: T, body: F) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
+}
+
+/// A length passed as a C `int` (the type ctypes gives a Python int when a function is called
+/// without argtypes), or None when it is negative.
+pub fn int_len(len: c_int) -> Option<usize> {
+    usize::try_from(len).ok()
 }
 
 /// The caller's bytes as a slice, or None for a null pointer or an impossible length.

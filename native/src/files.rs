@@ -10,6 +10,23 @@ pub const TAIL_EMPTY_FILE: u32 = 1;
 /// raises without a file name; without it, an error open() would raise, naming the file.
 pub const TAIL_ERROR_UNNAMED: u32 = 2;
 
+/// `skyutils_read_tail` / `skyutils_text_flags` flag: the bytes are ASCII and hold no line
+/// break str.splitlines() knows but b'\n' (none of \r \x0b \x0c \x1c \x1d \x1e), so
+/// decoding them whole and splitting at line breaks gives SkyPilot's lines.
+pub const TAIL_PLAIN: u32 = 4;
+
+/// [`TAIL_PLAIN`] when `bytes` deserve it: three SIMD passes, where Python needed seven.
+pub fn text_flags(bytes: &[u8]) -> u32 {
+    let plain = bytes.is_ascii()
+        && memchr::memchr3(b'\r', 0x0b, 0x0c, bytes).is_none()
+        && memchr::memchr3(0x1c, 0x1d, 0x1e, bytes).is_none();
+    if plain {
+        TAIL_PLAIN
+    } else {
+        0
+    }
+}
+
 /// First read: enough for short tails of typical log lines (later reads are SCAN_BLOCK).
 const FIRST_BLOCK: usize = 8 * 1024;
 
@@ -100,11 +117,28 @@ thread_local! {
 /// the file's final newline. The first block also supplies the last byte, so a short tail
 /// costs one read. Cost follows the tail, not the file.
 pub fn tail_range_in(
-    mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
     size: u64,
     n: u64,
     scratch: &mut Vec<u8>,
 ) -> Result<(u64, u64), TailError> {
+    scan_tail(read_at, size, n, scratch).map(|scan| (scan.start, scan.end))
+}
+
+/// What a backward scan found: the tail's range, and the file offset of the bytes the
+/// scratch buffer holds (the last block read), so a tail inside that block needs no new read.
+struct Scan {
+    start: u64,
+    end: u64,
+    scratch_offset: u64,
+}
+
+fn scan_tail(
+    mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    size: u64,
+    n: u64,
+    scratch: &mut Vec<u8>,
+) -> Result<Scan, TailError> {
     let mut end = size;
     let mut pos = size;
     let mut newlines: u64 = 0;
@@ -123,18 +157,27 @@ pub fn tail_range_in(
                 block = &block[..step - 1];
             }
         }
+        let found = |start| Scan {
+            start,
+            end,
+            scratch_offset: pos,
+        };
         if n == 0 {
-            return Ok((end, end));
+            return Ok(found(end));
         }
         for index in memchr::memrchr_iter(b'\n', block) {
             newlines += 1;
             if newlines == n {
-                return Ok((pos + index as u64 + 1, end));
+                return Ok(found(pos + index as u64 + 1));
             }
         }
         step_size = (step_size * 2).min(SCAN_BLOCK); // read about what the tail needs
     }
-    Ok((0, end))
+    Ok(Scan {
+        start: 0,
+        end,
+        scratch_offset: 0,
+    })
 }
 
 /// [`tail_range_in`] with this thread's reusable scan buffer.
@@ -143,15 +186,19 @@ pub fn tail_range(
     size: u64,
     n: u64,
 ) -> Result<(u64, u64), TailError> {
+    with_scan_buffer(|scratch| tail_range_in(read_at, size, n, scratch))
+}
+
+fn with_scan_buffer<T>(work: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     SCAN_BUFFER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => tail_range_in(read_at, size, n, &mut scratch),
+        Ok(mut scratch) => work(&mut scratch),
         // Only re-entry could hold the borrow; a private buffer keeps that case correct.
-        Err(_) => tail_range_in(read_at, size, n, &mut Vec::new()),
+        Err(_) => work(&mut Vec::new()),
     })
 }
 
-/// The tail range of the open file `fd`: Python opened it, so open() errors are Python's.
-fn tail_range_of(fd: &Fd, n: u64) -> Result<(u64, u64, u32), TailError> {
+/// The size of the open file `fd` as SkyPilot's reads see it; errors as Python reports them.
+fn tail_file_size(fd: &Fd) -> Result<u64, TailError> {
     let kind = fstat(fd).map_err(TailError::Os)?.st_mode & libc::S_IFMT;
     if kind == libc::S_IFDIR {
         // Python's open() refuses directories (os.open does not); that error names the file.
@@ -167,12 +214,76 @@ fn tail_range_of(fd: &Fd, n: u64) -> Result<(u64, u64, u32), TailError> {
     if end < 0 {
         return Err(TailError::Os(ffi::last_errno()));
     }
-    let size = end as u64;
+    Ok(end as u64)
+}
+
+/// The tail range of the open file `fd`: Python opened it, so open() errors are Python's.
+fn tail_range_of(fd: &Fd, n: u64) -> Result<(u64, u64, u32), TailError> {
+    let size = tail_file_size(fd)?;
     if size == 0 {
         return Ok((0, 0, TAIL_EMPTY_FILE));
     }
     let (start, end) = tail_range(|buf, offset| read_exact_at(fd, buf, offset), size, n)?;
     Ok((start, end, 0))
+}
+
+/// Where [`read_tail`] left the tail.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// The file is empty.
+    Empty,
+    /// The tail's bytes are the first `len` bytes of the caller's buffer; `flags` as
+    /// [`text_flags`] gives them.
+    Copied { len: usize, flags: u32 },
+    /// Too long for the buffer: the caller reads [start, end) from the still open `fd`.
+    Open { fd: c_int, start: u64, end: u64 },
+}
+
+/// The last `n` lines of the file at `path`, in one call: open, scan backwards, then copy the
+/// tail into `out`, from the scan's own block when it is there (a short tail costs one read).
+/// Any error: the caller takes the slower path through skyutils_tail_range, which reports
+/// errors exactly as Python's calls do.
+pub fn read_tail(path: &CStr, n: u64, out: &mut [u8]) -> Result<Tail, TailError> {
+    let fd = open(path, libc::O_RDONLY).map_err(TailError::Open)?;
+    let size = tail_file_size(&fd)?;
+    if size == 0 {
+        return Ok(Tail::Empty);
+    }
+    let copied = with_scan_buffer(|scratch| {
+        let scan = scan_tail(
+            |buf, offset| read_exact_at(&fd, buf, offset),
+            size,
+            n,
+            scratch,
+        )?;
+        let len = (scan.end - scan.start) as usize;
+        if len > out.len() {
+            return Ok(Err(scan));
+        }
+        let offset = scan.start.checked_sub(scan.scratch_offset);
+        match offset.map(|o| o as usize) {
+            Some(from) if from + len <= scratch.len() => {
+                out[..len].copy_from_slice(&scratch[from..from + len]);
+            }
+            _ => read_exact_at(&fd, &mut out[..len], scan.start)?,
+        }
+        Ok(Ok(len))
+    })?;
+    Ok(match copied {
+        Ok(len) => Tail::Copied {
+            len,
+            flags: text_flags(&out[..len]),
+        },
+        Err(scan) => {
+            // Ownership of the descriptor passes to the caller, which closes it.
+            let fd = std::mem::ManuallyDrop::new(fd);
+            Tail::Open {
+                fd: fd.0,
+                start: scan.start,
+                end: scan.end,
+            }
+        }
+    })
 }
 
 /// Finds the byte range [`*start`, `*end`) of the last `n` lines of the open regular file
@@ -217,6 +328,87 @@ pub unsafe extern "C" fn skyutils_tail_range(
                 os_error(err_no, errno)
             },
             Err(TailError::Defer) => ffi::DEFER,
+        }
+    })
+}
+
+/// `skyutils_read_tail` info slots.
+const INFO_LEN: usize = 0;
+const INFO_FLAGS: usize = 1;
+const INFO_FD: usize = 2;
+const INFO_START: usize = 3;
+const INFO_SLOTS: usize = 4;
+
+/// The last `n` lines of the file at `path` (without its final newline) in one call.
+/// OK: `info[0]` the tail's length, `info[1]` flags (`TAIL_EMPTY_FILE`, and `TAIL_PLAIN` for
+/// bytes in `out`), and `info[2]` -1 when
+/// the tail is in `out[0..info[0]]`; otherwise `info[2]` is an open descriptor the caller reads
+/// `info[0]` bytes from at offset `info[3]` and then closes. Any other status leaves no
+/// descriptor open: the caller uses skyutils_tail_range, whose errors match Python's.
+///
+/// Only pointers and C ints, so ctypes calls it without argtypes (see skyutils_base36_encode):
+/// for a short tail the call, not the reading, was the larger cost.
+///
+/// # Safety
+/// `path` must point to `path_len` readable bytes, `out` to `out_cap` writable bytes, and
+/// `info` to 4 writable int64 values.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_read_tail(
+    path: *const u8,
+    path_len: c_int,
+    n: c_int,
+    out: *mut u8,
+    out_cap: c_int,
+    info: *mut i64,
+) -> c_int {
+    ffi::guard(|| {
+        let (Some(path_len), Some(out_len)) = (ffi::int_len(path_len), ffi::int_len(out_cap))
+        else {
+            return ffi::ERR_ARG;
+        };
+        // SAFETY: the caller passes path_len readable bytes.
+        let Some(path) = (unsafe { path_arg(path, path_len) }) else {
+            return ffi::ERR_ARG;
+        };
+        if n < 1 || out.is_null() || info.is_null() {
+            return ffi::ERR_ARG;
+        }
+        // SAFETY: out is non-null and the caller guarantees out_cap writable bytes that
+        // nothing else touches during the call.
+        let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
+        // SAFETY: info is non-null and the caller guarantees 4 writable int64 slots.
+        let info = unsafe { std::slice::from_raw_parts_mut(info, INFO_SLOTS) };
+        let (len, flags, fd, start) = match read_tail(&path, n as u64, out) {
+            Ok(Tail::Empty) => (0, TAIL_EMPTY_FILE, -1, 0),
+            Ok(Tail::Copied { len, flags }) => (len as i64, flags, -1, 0),
+            Ok(Tail::Open { fd, start, end }) => ((end - start) as i64, 0, fd, start as i64),
+            Err(TailError::Defer) => return ffi::DEFER,
+            Err(TailError::Open(_) | TailError::Os(_)) => return ffi::ERR_OS,
+        };
+        info[INFO_LEN] = len;
+        info[INFO_FLAGS] = i64::from(flags);
+        info[INFO_FD] = i64::from(fd);
+        info[INFO_START] = start;
+        ffi::OK
+    })
+}
+
+/// `TAIL_PLAIN` when the `len` bytes at `data` are plain ASCII text (see [`text_flags`]), else
+/// 0; a negative status for a bad pointer or length. For tails Python read itself: the scan
+/// runs without the GIL, where Python's own checks held it.
+///
+/// # Safety
+/// `data` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_text_flags(data: *const u8, len: c_int) -> c_int {
+    ffi::guard(|| {
+        let Some(len) = ffi::int_len(len) else {
+            return ffi::ERR_ARG;
+        };
+        // SAFETY: the caller passes len readable bytes.
+        match unsafe { ffi::bytes_arg(data, len) } {
+            Some(bytes) => text_flags(bytes) as c_int,
+            None => ffi::ERR_ARG,
         }
     })
 }
@@ -376,6 +568,86 @@ mod tests {
         assert_eq!(lines[0], "line 50000");
         assert_eq!(lines[149_999], "line 199999");
         assert_eq!(tail(&data, u64::MAX).len(), data.len() - 1);
+    }
+
+    fn temp_file(data: &[u8]) -> (std::path::PathBuf, std::ffi::CString) {
+        use std::os::unix::ffi::OsStrExt;
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let index = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("skyutils-read-tail-{}-{index}", std::process::id()));
+        std::fs::write(&path, data).unwrap();
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        (path, c_path)
+    }
+
+    #[test]
+    fn read_tail_copies_short_tails_and_hands_over_long_ones() {
+        let mut data = Vec::new();
+        for i in 0..20_000u32 {
+            data.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        let (path, c_path) = temp_file(&data);
+        let mut out = vec![0u8; 4096];
+        // Inside the first 8 KiB block: copied from the scan's own buffer.
+        let Ok(Tail::Copied { len, flags }) = read_tail(&c_path, 3, &mut out) else {
+            panic!("short tail not copied");
+        };
+        assert_eq!(&out[..len], b"line 19997\nline 19998\nline 19999");
+        assert_eq!(flags, TAIL_PLAIN);
+        // Spans several scan blocks but fits the buffer: read again into it.
+        let Ok(Tail::Copied { len, .. }) = read_tail(&c_path, 300, &mut out[..4000]) else {
+            panic!("300 lines not copied");
+        };
+        assert!(out[..len].starts_with(b"line 19700\n") && out[..len].ends_with(b"line 19999"));
+        let small = &mut [0u8; 16][..];
+        let Ok(Tail::Open { fd, start, end }) = read_tail(&c_path, 3, small) else {
+            panic!("long tail not handed over");
+        };
+        let owned = Fd(fd); // closes it
+        let mut tail = vec![0u8; (end - start) as usize];
+        read_exact_at(&owned, &mut tail, start).unwrap();
+        assert_eq!(tail, b"line 19997\nline 19998\nline 19999");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn read_tail_errors_and_empty_files() {
+        let (path, c_path) = temp_file(b"");
+        assert_eq!(read_tail(&c_path, 1, &mut [0u8; 8]), Ok(Tail::Empty));
+        std::fs::write(&path, b"a\r\nb").unwrap();
+        assert_eq!(
+            read_tail(&c_path, 5, &mut [0u8; 8]),
+            Ok(Tail::Copied { len: 4, flags: 0 })
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            read_tail(&c_path, 1, &mut [0u8; 8]),
+            Err(TailError::Open(libc::ENOENT))
+        );
+        let dir = std::ffi::CString::new("/").unwrap();
+        assert_eq!(
+            read_tail(&dir, 1, &mut [0u8; 8]),
+            Err(TailError::Open(libc::EISDIR))
+        );
+    }
+
+    #[test]
+    fn text_flags_marks_plain_ascii_only() {
+        assert_eq!(text_flags(b""), TAIL_PLAIN);
+        assert_eq!(text_flags(b"a\nb\x1f\x7f"), TAIL_PLAIN);
+        for odd in [
+            &b"a\rb"[..],
+            b"\x0b",
+            b"\x0c",
+            b"\x1c",
+            b"\x1d",
+            b"\x1e",
+            b"\x80",
+            "é".as_bytes(),
+        ] {
+            assert_eq!(text_flags(odd), 0, "{odd:?}");
+        }
     }
 
     #[test]

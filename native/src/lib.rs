@@ -10,12 +10,13 @@ use std::ffi::{c_char, c_int};
 pub mod cgroup;
 pub mod ffi;
 pub mod files;
+pub mod floor;
 pub mod process;
 pub mod system;
 pub mod text;
 
 /// Raised whenever an exported signature or a status code changes meaning.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The ABI version; Python binds nothing unless it matches what it was written for.
 #[no_mangle]

@@ -119,15 +119,16 @@ fn process_alive(_pid: i64) -> Option<bool> {
 }
 
 /// 1 when process `pid` exists and is not a zombie, 0 when not (pid <= 0 never is), or a
-/// negative status: DEFER when Python must decide. The answer is the return value: in a loop
-/// over many pids, an out-parameter was a tenth of the call's cost.
+/// negative status: DEFER when Python must decide. The answer is the return value and the pid
+/// a C int: in a loop over many pids, an out-parameter or argtypes conversion each cost a
+/// tenth of the call (Python answers for pids beyond a C int).
 #[no_mangle]
-pub extern "C" fn skyutils_process_alive(pid: i64) -> c_int {
+pub extern "C" fn skyutils_process_alive(pid: c_int) -> c_int {
     ffi::guard(|| {
-        let answer = if pid <= 0 || pid > i64::from(i32::MAX) {
+        let answer = if pid <= 0 {
             Some(false)
         } else {
-            process_alive(pid)
+            process_alive(i64::from(pid))
         };
         match answer {
             Some(found) => c_int::from(found),

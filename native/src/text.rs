@@ -4,6 +4,9 @@
 //! knows (Unicode digits and spaces, signs) is deferred to Python, so the two
 //! backends cannot disagree on what is valid.
 
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
+
 use crate::ffi::{self, bytes_arg};
 
 const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -112,47 +115,45 @@ pub fn base36_capacity(hex_len: usize) -> usize {
     hex_len - hex_len / 5 + 2
 }
 
-/// Writes base36 of the hex text into `out` (`out_cap` bytes, no NUL) and returns its length.
-/// A negative status instead: DEFER when Python must decide (not plain ASCII hex, a negative
-/// value, or `out` too small), ERR_ARG for bad pointers. Four arguments and no out-pointer:
-/// for 32 hex digits the ctypes argument conversion is most of the call's cost.
+thread_local! {
+    /// The last result of this thread, NUL-terminated: what skyutils_base36_encode returns.
+    static ENCODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Returns base36 of the hex text, NUL-terminated, in a buffer of the calling thread that stays
+/// valid until the thread's next call; NULL when Python must decide (not plain ASCII hex, a
+/// negative value, a bad pointer or length, a panic).
+///
+/// Two arguments, a pointer and a C int, and the result as a C string: ctypes converts all
+/// three itself with no argtypes and restype `c_char_p`, the cheapest call it has. At 32
+/// digits the call is most of the cost: each argtypes conversion adds about 0.2 us.
 ///
 /// # Safety
-/// `hex` must point to `hex_len` readable bytes and `out` to `out_cap` writable bytes.
+/// `hex` must point to `hex_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_base36_encode(
-    hex: *const u8,
-    hex_len: usize,
-    out: *mut u8,
-    out_cap: usize,
-) -> i64 {
-    let mut written: i64 = 0;
-    let status = ffi::guard(|| {
+pub unsafe extern "C" fn skyutils_base36_encode(hex: *const u8, hex_len: c_int) -> *const c_char {
+    ffi::guard_or(std::ptr::null(), || {
+        let Some(len) = ffi::int_len(hex_len) else {
+            return std::ptr::null();
+        };
         // SAFETY: the caller passes a buffer of hex_len bytes.
-        let Some(text) = (unsafe { bytes_arg(hex, hex_len) }) else {
-            return ffi::ERR_ARG;
+        let Some(text) = (unsafe { bytes_arg(hex, len) }) else {
+            return std::ptr::null();
         };
-        if out.is_null() {
-            return ffi::ERR_ARG;
-        }
         let Some(digits) = parse_hex(text) else {
-            return ffi::DEFER;
+            return std::ptr::null();
         };
-        let encoded = base36_from_hex_digits(&digits);
-        if encoded.len() > out_cap {
-            return ffi::DEFER;
-        }
-        // SAFETY: out holds out_cap >= encoded.len() writable bytes and cannot overlap
-        // `encoded`, a fresh allocation.
-        unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out, encoded.len()) };
-        written = encoded.len() as i64;
-        ffi::OK
-    });
-    if status == ffi::OK {
-        written
-    } else {
-        i64::from(status)
-    }
+        let mut encoded = base36_from_hex_digits(&digits);
+        encoded.push(0);
+        ENCODED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut kept) => {
+                *kept = encoded;
+                // The Vec's heap buffer stays put until this thread's next call replaces it.
+                kept.as_ptr().cast()
+            }
+            Err(_) => std::ptr::null(), // only re-entry could hold it: Python decides
+        })
+    })
 }
 
 #[cfg(test)]

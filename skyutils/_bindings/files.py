@@ -1,12 +1,15 @@
 """Native bindings of read_last_n_lines and estimate_fd_for_directory."""
 import os
-from ctypes import byref, c_int, c_uint32, c_uint64
+import threading
+from ctypes import byref, c_int, c_int64, c_uint32, c_uint64, create_string_buffer
 from typing import List, Optional
 
-from skyutils import _fallbacks
-from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED
+from skyutils import _fallbacks, _native
+from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_PLAIN
 from skyutils._pure import files as pure
 
+_read_tail = _native.direct('skyutils_read_tail')
+_text_flags = _native.direct('skyutils_text_flags')
 _tail_range = LIB.skyutils_tail_range
 _count_entries = LIB.skyutils_count_dir_entries
 _U64_MAX = 2**64 - 1
@@ -18,6 +21,20 @@ _WHOLE_TAIL_ERRORS = frozenset(['replace', 'strict', 'ignore', 'surrogateescape'
 # str.splitlines() also breaks at \r, \x0b, \x0c, \x1c-\x1e (checked as bytes below) and at
 # these; SkyPilot splits at b'\n' only (and strips '\r').
 _OTHER_BREAK_CHARS = ('\x85', '\u2028', '\u2029')
+# Tails up to this size come back in a buffer of the calling thread (a 10-line tail of a log
+# is about 1 KiB); longer ones are read by Python from the descriptor the library left open.
+_TAIL_BUFFER_SIZE = 64 * 1024
+_per_thread = threading.local()
+
+
+def _tail_buffers():
+    """This thread's tail buffer and the library's four info slots (ctypes releases the GIL
+    during the call, so threads must not share them)."""
+    try:
+        return _per_thread.tail
+    except AttributeError:
+        _per_thread.tail = (create_string_buffer(_TAIL_BUFFER_SIZE), (c_int64 * 4)())
+        return _per_thread.tail
 
 
 def _os_error(errno: int, path=None) -> OSError:
@@ -27,8 +44,15 @@ def _os_error(errno: int, path=None) -> OSError:
     return OSError(errno, os.strerror(errno), path)
 
 
-def decode_tail(data: bytes, encoding: str, errors: str) -> List[str]:
-    """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does."""
+def decode_tail(data: bytes, encoding: str, errors: str, plain: bool = False) -> List[str]:
+    """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does.
+    `plain`: the library found `data` ASCII with no line break but b'\n' (TAIL_PLAIN)."""
+    if plain and encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS:
+        # ASCII decodes alike in these codecs, and splitlines() finds only the b'\n' breaks.
+        lines = data.decode(encoding, errors).splitlines(True)
+        if not lines or data.endswith(b'\n'):
+            lines.append('')
+        return lines
     # Chained `in` (memchr each) rather than any() over a generator: a short tail pays ~1 us
     # for the generator alone.
     if (encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS and
@@ -57,7 +81,11 @@ def read_last_n_lines(file_path: str,
             isinstance(file_path, (str, bytes, os.PathLike))):
         # The path's existence is checked (as SkyPilot does) only if opening it fails: an
         # open descriptor proves it, and the stat would be a fifth of a short tail's cost.
-        lines = _native_tail(file_path, n, encoding, errors)
+        lines = None
+        if n <= _native.INT_MAX:
+            lines = _one_call_tail(file_path, n, encoding, errors)
+        if lines is None:
+            lines = _native_tail(file_path, n, encoding, errors)
         if lines is not None:
             return lines
     else:
@@ -67,6 +95,38 @@ def read_last_n_lines(file_path: str,
     # Not a regular file, a file that shrank while read, or odd argument types.
     _fallbacks.record('read_last_n_lines')
     return pure.read_last_n_lines(file_path, n, chunk_size, encoding, errors)
+
+
+def _one_call_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
+    """The lines, read by one library call, or None when anything went wrong: _native_tail
+    then serves the call and raises exactly what Python's own calls would."""
+    try:
+        raw = os.fsencode(file_path)
+    except TypeError:  # a PathLike that gives neither str nor bytes: os.open decides
+        return None
+    out, info = _tail_buffers()
+    if len(raw) > _native.INT_MAX or _read_tail(raw, len(raw), n, out, _TAIL_BUFFER_SIZE,
+                                                info) != OK:
+        return None
+    length, flags, fd, start = info
+    if flags & TAIL_EMPTY_FILE:
+        return []
+    if fd < 0:
+        return decode_tail(out[:length], encoding, errors, bool(flags & TAIL_PLAIN))
+    try:
+        data = os.pread(fd, length, start)
+    except OSError as e:
+        raise pure.tail_read_error(n, file_path, e) from e
+    finally:
+        os.close(fd)
+    if len(data) != length:
+        return None  # The file shrank between the scan and the read.
+    return decode_tail(data, encoding, errors, _is_plain(data))
+
+
+def _is_plain(data: bytes) -> bool:
+    """Whether the library finds `data` plain ASCII text (TAIL_PLAIN), checked without the GIL."""
+    return len(data) <= _native.INT_MAX and _text_flags(data, len(data)) == TAIL_PLAIN
 
 
 def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
@@ -100,7 +160,7 @@ def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List
         os.close(fd)
     if len(data) != length:
         return None  # The file shrank between the scan and the read.
-    return decode_tail(data, encoding, errors)
+    return decode_tail(data, encoding, errors, _is_plain(data))
 
 
 def estimate_fd_for_directory(path: str) -> int:

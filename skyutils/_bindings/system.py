@@ -1,23 +1,30 @@
 """Native bindings of get_cpu_count, get_mem_size_gb and get_max_workers_for_file_mounts."""
 import os
-from ctypes import byref, c_int64, c_uint64
 from typing import Dict, Optional
 
-from skyutils import _fallbacks
+from skyutils import _fallbacks, _native
 from skyutils._bindings.files import estimate_fd_for_directory
-from skyutils._native import LIB, OK
 from skyutils._pure import cgroup
 from skyutils._pure import system as pure
 
-_cpu_count = LIB.skyutils_cpu_count
-_memory_bytes = LIB.skyutils_memory_bytes
+# Called without argtypes (see _native.direct): they return the answer or a negative status.
+_cpu_count = _native.direct('skyutils_cpu_count')
+_memory_bytes = _native.direct('skyutils_memory_bytes')
+_encoded_root = ('', b'')  # cgroup.root and its bytes: encoding it each call cost 0.3 us
 
 
-def _query(name: str, function, out):
+def _query(name: str, function):
     """The library's answer for the cgroup tree at cgroup.root, or None when it defers."""
-    root = os.fsencode(cgroup.root)
-    if function(root, len(root), byref(out)) == OK:
-        return out.value
+    global _encoded_root
+    root, raw = _encoded_root
+    if root is not cgroup.root:
+        root = cgroup.root
+        raw = os.fsencode(root)
+        _encoded_root = (root, raw)
+    if len(raw) <= _native.INT_MAX:
+        answer = function(raw, len(raw))
+        if answer >= 0:
+            return answer
     # A cgroup file holds text only Python's float() or int() can judge.
     _fallbacks.record(name)
     return None
@@ -28,7 +35,7 @@ def get_cpu_count() -> int:
     from_env = pure.cpu_count_from_env()
     if from_env is not None:
         return from_env
-    count = _query('get_cpu_count', _cpu_count, c_int64())
+    count = _query('get_cpu_count', _cpu_count)
     return pure.get_cpu_count() if count is None else count
 
 
@@ -37,7 +44,7 @@ def get_mem_size_gb() -> float:
     from_env = pure.mem_size_gb_from_env()
     if from_env is not None:
         return from_env
-    total = _query('get_mem_size_gb', _memory_bytes, c_uint64())
+    total = _query('get_mem_size_gb', _memory_bytes)
     return pure.get_mem_size_gb() if total is None else total / pure.GIB
 
 

@@ -22,9 +22,27 @@ _LOW_FD_LIMIT = 1024
 _low_fd_warning_shown = False
 
 
+_ENVIRON_KEYS: Dict[str, object] = {}  # name -> os.environ's key for it
+
+
+def environ_get(name: str) -> Optional[str]:
+    """os.environ.get(name), quick when the variable is unset, as these nearly always are:
+    os.environ.get raises and catches a KeyError on every miss (about 2 us on the reference
+    machine, a tenth of get_mem_size_gb's native time), a lookup in its dict is 0.1 us."""
+    environ = os.environ
+    data = getattr(environ, '_data', None)  # CPython's os._Environ keeps its items here
+    if type(data) is dict:
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            key = _ENVIRON_KEYS[name] = environ.encodekey(name)
+        if key not in data:
+            return None
+    return environ.get(name)
+
+
 def cpu_count_from_env() -> Optional[int]:
     """The CPU count SKYPILOT_POD_CPU_CORE_LIMIT sets, or None when it is unset."""
-    value = os.environ.get(CPU_ENV)
+    value = environ_get(CPU_ENV)
     if value is None:
         return None
     try:
@@ -35,13 +53,13 @@ def cpu_count_from_env() -> Optional[int]:
 
 def mem_size_gb_from_env() -> Optional[float]:
     """The memory size in GiB the SKYPILOT_POD_MEMORY_* variables set, or None."""
-    value = os.environ.get(MEM_GB_ENV)
+    value = environ_get(MEM_GB_ENV)
     if value is not None:
         try:
             return float(value)
         except ValueError as e:
             raise ValueError(f'Failed to parse the memory size from {value} (GB)') from e
-    value = os.environ.get(MEM_BYTES_ENV)
+    value = environ_get(MEM_BYTES_ENV)
     if value is not None:
         try:
             return float(value) / GIB

@@ -1,0 +1,210 @@
+//! The floor under the system-bound functions, for `skyutils bench`: the bare system calls a
+//! function cannot do without, timed here in Rust with no ctypes, no Python and no parsing.
+//! `skypilot time / floor` is the best ratio this machine allows any implementation.
+//!
+//! Which calls are bare minimum is decided once, before timing, from the same files the
+//! function reads: e.g. cgroup v1 needs the period file only when a quota is set.
+// The floors are Linux's system calls; elsewhere only the export (answering DEFER) is used.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
+
+use std::ffi::{c_int, CString, OsStr};
+use std::hint::black_box;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::ffi::{self, bytes_arg};
+
+/// `skyutils_floor_ns` kinds (SKYUTILS_FLOOR_* in skyutils.h).
+pub const FLOOR_CPU_COUNT: c_int = 1;
+pub const FLOOR_MEMORY: c_int = 2;
+pub const FLOOR_PROCESS: c_int = 3;
+pub const FLOOR_DIRECTORY: c_int = 4;
+pub const FLOOR_TAIL_READ: c_int = 5;
+
+/// One run of the minimal system calls, prepared once; None where there is no floor to time.
+type Run = Box<dyn FnMut()>;
+
+fn c_path(text: &[u8]) -> Option<CString> {
+    CString::new(text).ok()
+}
+
+/// The joined path `root/relative` as a C string.
+fn join(root: &[u8], relative: &str) -> Option<CString> {
+    let mut path = root.to_vec();
+    path.push(b'/');
+    path.extend_from_slice(relative.as_bytes());
+    c_path(&path)
+}
+
+/// open + one small read + close: how the library reads a cgroup file.
+fn read_small(path: &CString) -> [u8; 64] {
+    let mut buf = [0u8; 64];
+    // SAFETY: path is NUL-terminated; buf is writable for its length; fd is closed once.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            black_box(libc::read(fd, buf.as_mut_ptr().cast(), buf.len()));
+            libc::close(fd);
+        }
+    }
+    buf
+}
+
+fn stat(path: &CString) {
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct; path is
+    // NUL-terminated and `st` writable.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        black_box(libc::stat(path.as_ptr(), &mut st));
+    }
+}
+
+/// Whether the cgroup v1 quota file holds a positive quota (then the period is read too).
+fn v1_quota_set(quota: &CString) -> bool {
+    let text = read_small(quota);
+    let digits: Vec<u8> = text
+        .iter()
+        .copied()
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    !digits.is_empty() && digits.iter().any(|&d| d != b'0')
+}
+
+#[cfg(target_os = "linux")]
+fn prepare(kind: c_int, arg: &[u8], amount: i64) -> Option<Run> {
+    match kind {
+        FLOOR_CPU_COUNT | FLOOR_MEMORY => {
+            let controllers = join(arg, "cgroup.controllers")?;
+            let v2 = Path::new(OsStr::from_bytes(controllers.as_bytes())).is_file();
+            let files: Vec<CString> = match (kind, v2) {
+                (FLOOR_CPU_COUNT, true) => vec![join(arg, "cpu.max")?],
+                (FLOOR_CPU_COUNT, false) => {
+                    let quota = join(arg, "cpu/cpu.cfs_quota_us")?;
+                    if v1_quota_set(&quota) {
+                        vec![quota, join(arg, "cpu/cpu.cfs_period_us")?]
+                    } else {
+                        vec![quota]
+                    }
+                }
+                (_, true) => vec![join(arg, "memory.max")?],
+                (_, false) => vec![join(arg, "memory/memory.limit_in_bytes")?],
+            };
+            let cpu = kind == FLOOR_CPU_COUNT;
+            Some(Box::new(move || {
+                // SAFETY (both arms): plain libc calls on owned, writable arguments.
+                if cpu {
+                    unsafe {
+                        black_box(libc::sysconf(libc::_SC_NPROCESSORS_ONLN));
+                        let mut mask = [0u64; 16];
+                        black_box(libc::syscall(
+                            libc::SYS_sched_getaffinity,
+                            0,
+                            128,
+                            mask.as_mut_ptr(),
+                        ));
+                    }
+                } else {
+                    unsafe {
+                        let mut info: libc::sysinfo = std::mem::zeroed();
+                        black_box(libc::sysinfo(&mut info));
+                    }
+                }
+                stat(&controllers);
+                for file in &files {
+                    black_box(read_small(file));
+                }
+            }))
+        }
+        FLOOR_PROCESS => {
+            let pid = libc::pid_t::try_from(amount).ok()?;
+            Some(Box::new(move || {
+                // SAFETY: pidfd_open takes integers; poll gets one valid pollfd; the fd is
+                // closed once.
+                unsafe {
+                    let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as c_int;
+                    let mut poll_fd = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    black_box(libc::poll(&mut poll_fd, 1, 0));
+                    libc::close(fd);
+                }
+            }))
+        }
+        FLOOR_DIRECTORY => {
+            let path = c_path(arg)?;
+            // A plain C program's buffer: 32 KiB.
+            let mut buf = vec![0u64; 4096];
+            Some(Box::new(move || {
+                // SAFETY: path is NUL-terminated; buf is writable for 32 KiB; fd closed once.
+                unsafe {
+                    let fd = libc::open(
+                        path.as_ptr(),
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    );
+                    while libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), 32768) > 0 {}
+                    libc::close(fd);
+                }
+            }))
+        }
+        FLOOR_TAIL_READ => {
+            let path = c_path(arg)?;
+            let mut buf = vec![0u8; usize::try_from(amount).ok()?];
+            Some(Box::new(move || {
+                // SAFETY: path is NUL-terminated; st and buf are writable; fd closed once.
+                unsafe {
+                    let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+                    let mut st: libc::stat = std::mem::zeroed();
+                    libc::fstat(fd, &mut st);
+                    let size = libc::lseek(fd, 0, libc::SEEK_END);
+                    let start = (size - buf.len() as libc::off_t).max(0);
+                    black_box(libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), start));
+                    libc::close(fd);
+                }
+            }))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prepare(_kind: c_int, _arg: &[u8], _amount: i64) -> Option<Run> {
+    None // The floors are written for Linux's system calls.
+}
+
+/// Nanoseconds for `rounds` runs of the bare system calls of floor `kind` (FLOOR_*), after one
+/// untimed run; or a negative status: DEFER when this platform or input has no such floor.
+/// `arg` is the cgroup root, directory or file; `amount` the pid (FLOOR_PROCESS) or the bytes
+/// to read (FLOOR_TAIL_READ).
+///
+/// # Safety
+/// `arg` must point to `arg_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn skyutils_floor_ns(
+    kind: c_int,
+    arg: *const u8,
+    arg_len: usize,
+    amount: i64,
+    rounds: c_int,
+) -> i64 {
+    ffi::guard_or(i64::from(ffi::ERR_PANIC), || {
+        // SAFETY: the caller passes arg_len readable bytes.
+        let Some(arg) = (unsafe { bytes_arg(arg, arg_len) }) else {
+            return i64::from(ffi::ERR_ARG);
+        };
+        if rounds < 1 {
+            return i64::from(ffi::ERR_ARG);
+        }
+        let Some(mut run) = prepare(kind, arg, amount) else {
+            return i64::from(ffi::DEFER);
+        };
+        run();
+        let start = Instant::now();
+        for _ in 0..rounds {
+            run();
+        }
+        i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX)
+    })
+}
