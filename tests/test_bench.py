@@ -1,0 +1,75 @@
+"""The benchmark's own logic: verdicts, summaries and the library's floors (its timings are
+reported, never asserted)."""
+import os
+
+import pytest
+
+from skyutils import _native, bench
+
+
+def result(function, case, skyutils, skypilot, floor=None):
+    seconds = {'skyutils': skyutils, 'skypilot': skypilot}
+    speedup = {'skypilot/skyutils': skypilot / skyutils}
+    if floor is not None:
+        seconds['floor'] = floor
+        speedup['skyutils/floor'] = skyutils / floor
+        speedup['skypilot/floor'] = skypilot / floor
+    found = {'function': function, 'case': case, 'seconds': seconds, 'speedup': speedup,
+             'target': bench.target_of(function, case)}
+    found['verdict'] = bench.verdict(found)
+    return found
+
+
+def test_verdicts():
+    assert result('get_cpu_count', 'x', 10, 60)['verdict'] == 'met'
+    # 4x where 5x is asked, but the floor allows only 4.6x: bound by the machine.
+    assert result('get_cpu_count', 'x', 15, 60, floor=13)['verdict'] == 'floor'
+    # The floor would allow 6x: a miss.
+    assert result('get_cpu_count', 'x', 15, 60, floor=10)['verdict'] == 'missed'
+    assert result('get_cpu_count', 'x', 15, 60)['verdict'] == 'missed'
+    assert result('estimate_fd_for_directory', 'x', 10.5, 14, floor=10)['verdict'] == 'met'
+    assert result('estimate_fd_for_directory', 'x', 12, 14, floor=10)['verdict'] == 'missed'
+    assert result('read_last_n_lines', 'n=10, 1 GiB', 1, 2.9)['verdict'] == 'missed'
+    assert result('read_last_n_lines', 'n=1000, 1 GiB', 1, 8)['verdict'] == 'met'
+    assert bench.target_of('read_last_n_lines', 'n=100000, 1 GiB') == 8.0
+    assert bench.target_of('no_such_function', 'x') is None
+
+
+def test_summary_takes_floor_bound_cases_to_their_floor():
+    results = [result('get_cpu_count', 'x', 20, 60, floor=15),  # 3x, floor 4x
+               result('base36_encode', 'x', 1, 5),
+               result('read_last_n_lines', 'n=1000, 1 GiB log', 1.1, 8),
+               result('read_last_n_lines', 'n=1000, 10 MiB log', 1.0, 8)]
+    summary = bench.summarize(results)
+    assert summary['cases'] == 4 and summary['minimum'] == pytest.approx(3)
+    assert summary['at_floors']['minimum'] == pytest.approx(4)
+    assert summary['verdicts'] == {'met': 2, 'floor': 1, 'missed': 1}
+    assert summary['tail_big_over_small'] == pytest.approx(1.1)
+    assert summary['means_met'] is False
+
+
+@pytest.mark.skipif(_native.LIB is None or not os.path.exists('/proc/self'),
+                    reason='the floors time Linux system calls in the library')
+def test_library_floors_time_something(tmp_path):
+    log = tmp_path / 'log'
+    log.write_bytes(bench.LINE * 100)
+    timers = [bench._library_floor(_native.FLOOR_CPU_COUNT, bench._cgroup_root()),
+              bench._library_floor(_native.FLOOR_MEMORY, bench._cgroup_root()),
+              bench._library_floor(_native.FLOOR_PROCESS, amount=os.getpid()),
+              bench._library_floor(_native.FLOOR_DIRECTORY, os.fsencode(tmp_path)),
+              bench._tail_floor(str(log), 10)]
+    for timer in timers:
+        assert timer is not None and 0 < timer(3) < 1
+    assert bench._library_floor(99) is None  # no such floor
+    lib = _native.LIB
+    assert lib.skyutils_floor_ns(_native.FLOOR_MEMORY, b'/', 1, 0, 0) == _native.ERR_ARG
+    assert lib.skyutils_floor_ns(_native.FLOOR_TAIL_READ, b'x', 1, -1, 1) == _native.DEFER
+
+
+def test_thread_scaling_reports_the_amdahl_bound(tmp_path):
+    log = tmp_path / 'log'
+    log.write_bytes(bench.LINE * 3000)
+    scaling = bench.thread_scaling(str(log), 1000, 3)
+    assert 0 < scaling['gil_held'] <= 1
+    assert scaling['bound'] == pytest.approx(2 / (1 + scaling['gil_held']))
+    assert scaling['ratio'] > 0
