@@ -143,12 +143,13 @@ pub unsafe extern "C" fn skyutils_base36_encode(hex: *const u8, hex_len: c_int) 
         let Some(digits) = parse_hex(text) else {
             return std::ptr::null();
         };
-        let mut encoded = base36_from_hex_digits(&digits);
-        encoded.push(0);
+        let encoded = base36_from_hex_digits(&digits);
         ENCODED.with(|cell| match cell.try_borrow_mut() {
             Ok(mut kept) => {
-                *kept = encoded;
-                // The Vec's heap buffer stays put until this thread's next call replaces it.
+                // Reuses the buffer's capacity; it stays put until this thread's next call.
+                kept.clear();
+                kept.extend_from_slice(&encoded);
+                kept.push(0);
                 kept.as_ptr().cast()
             }
             Err(_) => std::ptr::null(), // only re-entry could hold it: Python decides
