@@ -379,32 +379,51 @@ def verdict(result: Dict[str, object]) -> str:
     return 'floor' if best is not None and best < target else 'missed'
 
 
-def thread_scaling(path: str, n: int, calls: int) -> Dict[str, float]:
-    """Throughput of two threads over one, each calling read_last_n_lines `calls` times, and
-    the most Amdahl's law allows: the library releases the GIL while it scans and os.pread
-    while it reads; decoding and splitting into str objects hold it (share `held`), so two
-    threads can do at most 2 / (1 + held) the work of one."""
+def _two_threads_over_one(work: Callable[[], object], calls: int) -> float:
+    """How much more work two threads do than one in the same time, each running `work`
+    `calls` times (one thread runs it twice as often)."""
     import threading
 
-    def work():
+    def run():
         for _ in range(calls):
-            skyutils.read_last_n_lines(path, n)
+            work()
 
     start = time.perf_counter()
-    work()
-    work()
+    run()
+    run()
     one_thread = time.perf_counter() - start
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    two_threads = time.perf_counter() - start
+    return one_thread / (time.perf_counter() - start)
+
+
+def thread_scaling(path: str, n: int, calls: int) -> Dict[str, float]:
+    """Two threads against one calling read_last_n_lines, and the most Amdahl's law allows:
+    the library releases the GIL while it scans and os.pread while it reads; decoding and
+    splitting into str objects hold it (share `gil_held`), so two threads can do at most
+    2 / (1 + gil_held) the work of one. `library`: the same for the GIL-free part alone (the
+    library call and the read), which shows whether that part runs in parallel, and
+    `system_calls` for the bare system calls under it (open, pread, close, looped in Rust)."""
+    scaling = {'ratio': _two_threads_over_one(lambda: skyutils.read_last_n_lines(path, n),
+                                              calls)}
     data = _tail_bytes(path, n)
     build = _python_timer(lambda: data.decode('utf-8', 'replace').splitlines(True))
-    held = min(1.0, build(2 * calls) / (one_thread / (2 * calls)))
-    return {'ratio': one_thread / two_threads, 'gil_held': held, 'bound': 2 / (1 + held)}
+    per_call = _python_timer(lambda: skyutils.read_last_n_lines(path, n))(calls)
+    scaling['gil_held'] = min(1.0, build(calls) / per_call)
+    scaling['bound'] = 2 / (1 + scaling['gil_held'])
+    if _dispatch.serve('read_last_n_lines') is not getattr(_pure, 'read_last_n_lines'):
+        from skyutils._bindings import files
+        scaling['library'] = _two_threads_over_one(lambda: files.tail_bytes(path, n), calls)
+        # The bare system calls of the floor, 20 at a time in Rust: what the machine allows.
+        raw, lib = os.fsencode(path), _native.LIB
+        scaling['system_calls'] = _two_threads_over_one(
+            lambda: lib.skyutils_floor_ns(_native.FLOOR_TAIL_READ, raw, len(raw), len(data) + 1,
+                                          20), calls)
+    return scaling
 
 
 def machine() -> Dict[str, str]:
@@ -476,7 +495,7 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
             progress('read_last_n_lines: two threads against one')
             big_log = fx.log((64 if quick else 1024) << 20)
             for n in (1000, 100_000):
-                samples = [thread_scaling(big_log, n, 2 if n > 1000 else 50)
+                samples = [thread_scaling(big_log, n, 6 if n > 1000 else 50)
                            for _ in range(rounds // 3)]
                 scaling[f'read_last_n_lines n={n}'] = {
                     key: statistics.median(sample[key] for sample in samples)
@@ -534,9 +553,17 @@ def table(report: Dict[str, object]) -> Iterator[str]:
             yield f'- {function}: {note}'
     for label, scaling in report.get('thread_scaling', {}).items():
         yield ''
+        library = ''
+        if 'library' in scaling:
+            library = (f"; the GIL-free part alone (library call and read) scales "
+                       f"{scaling['library']:.2f}x")
+        if 'system_calls' in scaling:
+            library += (f", the bare system calls under it (in Rust, no Python) "
+                        f"{scaling['system_calls']:.2f}x")
         yield (f"{label}: two threads do {scaling['ratio']:.2f}x the work of one in the same "
                f"time; the GIL is held for {scaling['gil_held']:.0%} of a call (decoding and "
-               f"splitting into str), so Amdahl's law allows at most {scaling['bound']:.2f}x")
+               f"splitting into str), so Amdahl's law allows at most {scaling['bound']:.2f}x"
+               f"{library}")
     summary = report['summary']
     if summary:
         best = summary['at_floors']

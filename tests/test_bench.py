@@ -73,3 +73,5 @@ def test_thread_scaling_reports_the_amdahl_bound(tmp_path):
     assert 0 < scaling['gil_held'] <= 1
     assert scaling['bound'] == pytest.approx(2 / (1 + scaling['gil_held']))
     assert scaling['ratio'] > 0
+    if _native.LIB is not None:
+        assert scaling['library'] > 0 and scaling['system_calls'] > 0

@@ -3,7 +3,7 @@ import os
 import sys
 import threading
 from ctypes import byref, c_int, c_int64, c_uint32, c_uint64, create_string_buffer
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from skyutils import _fallbacks, _native
 from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_PLAIN
@@ -102,6 +102,18 @@ def read_last_n_lines(file_path: str,
 def _one_call_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
     """The lines, read by one library call, or None when anything went wrong: _native_tail
     then serves the call and raises exactly what Python's own calls would."""
+    read = tail_bytes(file_path, n)
+    if read is None:
+        return None
+    data, flags = read
+    if flags & TAIL_EMPTY_FILE:
+        return []
+    return decode_tail(data, encoding, errors, flags & TAIL_PLAIN != 0)
+
+
+def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
+    """The tail's bytes and flags (TAIL_EMPTY_FILE, TAIL_PLAIN): the part of a call that runs
+    without the GIL (the library, os.pread). None when anything went wrong; `n` <= INT_MAX."""
     try:
         # os.fsencode's own steps for a str, inline: a short tail is 10 us all told.
         raw = (file_path.encode(_FS_ENCODING, _FS_ERRORS) if type(file_path) is str else
@@ -114,10 +126,8 @@ def _one_call_tail(file_path, n: int, encoding: str, errors: str) -> Optional[Li
         return None
     # Indexing the ctypes array: unpacking it iterates, three times slower.
     length, flags, fd = info[0], info[1], info[2]
-    if flags & TAIL_EMPTY_FILE:
-        return []
     if fd < 0:
-        return decode_tail(out[:length], encoding, errors, flags & TAIL_PLAIN != 0)
+        return out[:length], flags
     try:
         data = os.pread(fd, length, info[3])
     except OSError as e:
@@ -126,7 +136,7 @@ def _one_call_tail(file_path, n: int, encoding: str, errors: str) -> Optional[Li
         os.close(fd)
     if len(data) != length:
         return None  # The file shrank between the scan and the read.
-    return decode_tail(data, encoding, errors, _is_plain(data))
+    return data, (TAIL_PLAIN if _is_plain(data) else 0)
 
 
 def _is_plain(data: bytes) -> bool:
