@@ -129,14 +129,18 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
     if fd < 0:
         return out[:length], flags
     try:
-        data = os.pread(fd, length, info[3])
+        data = _pread_all(fd, length, info[3])
     except OSError as e:
         raise pure.tail_read_error(n, file_path, e) from e
     finally:
         os.close(fd)
-    if len(data) != length:
-        return None  # The file shrank between the scan and the read.
-    return data, (TAIL_PLAIN if _is_plain(data) else 0)
+    return None if data is None else (data, TAIL_PLAIN if _is_plain(data) else 0)
+
+
+def _pread_all(fd: int, length: int, start: int) -> Optional[bytes]:
+    """The `length` bytes at `start`, or None when the file shrank since the scan."""
+    data = os.pread(fd, length, start) if length else b''
+    return data if len(data) == length else None
 
 
 def _is_plain(data: bytes) -> bool:
@@ -162,8 +166,7 @@ def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List
         if status == OK:
             if flags.value & TAIL_EMPTY_FILE:
                 return []
-            length = end.value - start.value
-            data = os.pread(fd, length, start.value) if length else b''
+            data = _pread_all(fd, end.value - start.value, start.value)
         elif status == ERR_OS:
             named = not flags.value & TAIL_ERROR_UNNAMED
             raise _os_error(errno.value, os.fspath(file_path) if named else None)
@@ -173,9 +176,7 @@ def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List
         raise pure.tail_read_error(n, file_path, e) from e
     finally:
         os.close(fd)
-    if len(data) != length:
-        return None  # The file shrank between the scan and the read.
-    return decode_tail(data, encoding, errors, _is_plain(data))
+    return None if data is None else decode_tail(data, encoding, errors, _is_plain(data))
 
 
 def estimate_fd_for_directory(path: str) -> int:
