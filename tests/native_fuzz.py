@@ -103,7 +103,8 @@ def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
         finally:
             os.close(fd)
     else:
-        tail = out.raw[:length]
+        tail = out.raw[start:start + length]
+        assert start + length <= max(cap, 0), (start, length, cap)
     if path == files.path.encode():
         if not data:
             assert flags & _native.TAIL_EMPTY_FILE

@@ -196,16 +196,16 @@ def test_file_that_shrinks_while_read_is_served_by_python(tmp_path, monkeypatch)
     from skyutils import _fallbacks
     from skyutils._bindings import files
     log = tmp_path / 'log'
-    lines = [f'line {i}\n' for i in range(10_000)]
+    lines = [f'line {i}\n' for i in range(100_000)]  # a 1 MiB tail: more than the buffer
     log.write_text(''.join(lines))
     real_pread = os.pread
     # The file loses its tail between the library's scan and Python's read (only long tails,
     # beyond the library's buffer, are read by Python after the scan).
     monkeypatch.setattr(files.os, 'pread', lambda fd, size, offset: real_pread(fd, size, offset)[:-1])
     before = _fallbacks.counts['read_last_n_lines']
-    expected = lines[-9000:]
+    expected = lines[-90_000:]
     expected[-1] = expected[-1].rstrip('\n')
-    assert files.read_last_n_lines(str(log), 9000) == expected
+    assert files.read_last_n_lines(str(log), 90_000) == expected
     assert _fallbacks.counts['read_last_n_lines'] == before + 1
 
 

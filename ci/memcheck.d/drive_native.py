@@ -12,13 +12,14 @@ with open(p, 'wb') as f:
     f.write(b''.join(b'line %d\r\n' % i for i in range(5000)))
 plain = os.path.join(d, 'plain.log')  # no '\r': the library's TAIL_PLAIN path
 with open(plain, 'wb') as f:
-    f.write(b''.join(b'line %d of a plain log, long enough to pass 64 KiB\n' % i
-                     for i in range(5000)))
+    f.write(b''.join(b'line %d of a plain log, long enough to pass 256 KiB\n' % i
+                     for i in range(20000)))
 for _ in range(20):
     b.read_last_n_lines(p, 10)
     b.read_last_n_lines(p, 3000)
     b.read_last_n_lines(plain, 10)
-    b.read_last_n_lines(plain, 3000)  # longer than the thread's buffer: read from the fd
+    b.read_last_n_lines(plain, 3000)  # read by several scan blocks into the thread's buffer
+    b.read_last_n_lines(plain, 15000)  # longer than that buffer: read from the fd
     b.estimate_fd_for_directory(d)
     b.get_cpu_count()
     b.get_mem_size_gb()

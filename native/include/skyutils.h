@@ -37,9 +37,9 @@ const char *skyutils_base36_encode(const uint8_t *hex, int hex_len);
 
 /* files */
 /* The last n lines of the file at path, without its final newline, in one call. OK: info[0]
- * the length, info[1] flags, info[2] -1 when the bytes are in out[0..info[0]], else an open
- * descriptor the caller reads info[0] bytes from at offset info[3] and closes. Any other
- * status leaves nothing open: use skyutils_tail_range, whose errors match Python's. */
+ * the length, info[1] flags, info[2] -1 when the bytes are in out from offset info[3], else
+ * an open descriptor the caller reads info[0] bytes from at file offset info[3] and closes.
+ * Any other status leaves nothing open: use skyutils_tail_range (errors match Python's). */
 int skyutils_read_tail(const uint8_t *path, int path_len, int n, uint8_t *out, int out_cap,
                        int64_t *info);
 /* The byte range [*start, *end) of the last n lines of the open file fd, without the file's

@@ -122,21 +122,24 @@ pub fn tail_range_in(
     n: u64,
     scratch: &mut Vec<u8>,
 ) -> Result<(u64, u64), TailError> {
-    scan_tail(read_at, size, n, scratch).map(|scan| (scan.start, scan.end))
+    scan_tail(read_at, size, n, &mut [], scratch).map(|scan| (scan.start, scan.end))
 }
 
-/// What a backward scan found: the tail's range, and the file offset of the bytes the
-/// scratch buffer holds (the last block read), so a tail inside that block needs no new read.
+/// What a backward scan found: the tail's range, and whether every block it read went into
+/// the caller's buffer (then the tail is there, ending at the buffer's end: no second read).
 struct Scan {
     start: u64,
     end: u64,
-    scratch_offset: u64,
+    in_out: bool,
 }
 
+/// Reads blocks backwards from `size` until they hold `n` newlines. Each block goes into
+/// `out`, back to front, while everything read so far fits there; then into `scratch`.
 fn scan_tail(
     mut read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
     size: u64,
     n: u64,
+    out: &mut [u8],
     scratch: &mut Vec<u8>,
 ) -> Result<Scan, TailError> {
     let mut end = size;
@@ -144,12 +147,26 @@ fn scan_tail(
     let mut newlines: u64 = 0;
     let mut step_size = FIRST_BLOCK;
     let mut first = true;
+    let mut in_out = true;
     while pos > 0 {
         let step = step_size.min(pos as usize);
         pos -= step as u64;
-        scratch.resize(step, 0);
-        read_at(&mut scratch[..step], pos)?;
-        let mut block = &scratch[..step];
+        // Bytes read so far, this block included: at most size, which fit in memory as usize
+        // whenever they fit in `out`.
+        let read_so_far = size - pos;
+        let block: &mut [u8] = match usize::try_from(read_so_far) {
+            Ok(from_end) if in_out && from_end <= out.len() => {
+                let at = out.len() - from_end;
+                &mut out[at..at + step]
+            }
+            _ => {
+                in_out = false;
+                scratch.resize(step, 0);
+                &mut scratch[..step]
+            }
+        };
+        read_at(block, pos)?;
+        let mut block: &[u8] = block;
         if first {
             first = false;
             if block.last() == Some(&b'\n') {
@@ -157,11 +174,7 @@ fn scan_tail(
                 block = &block[..step - 1];
             }
         }
-        let found = |start| Scan {
-            start,
-            end,
-            scratch_offset: pos,
-        };
+        let found = |start| Scan { start, end, in_out };
         if n == 0 {
             return Ok(found(end));
         }
@@ -176,7 +189,7 @@ fn scan_tail(
     Ok(Scan {
         start: 0,
         end,
-        scratch_offset: 0,
+        in_out,
     })
 }
 
@@ -232,57 +245,46 @@ fn tail_range_of(fd: &Fd, n: u64) -> Result<(u64, u64, u32), TailError> {
 pub enum Tail {
     /// The file is empty.
     Empty,
-    /// The tail's bytes are the first `len` bytes of the caller's buffer; `flags` as
+    /// The tail's bytes are `len` bytes of the caller's buffer from `offset`; `flags` as
     /// [`text_flags`] gives them.
-    Copied { len: usize, flags: u32 },
+    Copied {
+        offset: usize,
+        len: usize,
+        flags: u32,
+    },
     /// Too long for the buffer: the caller reads [start, end) from the still open `fd`.
     Open { fd: c_int, start: u64, end: u64 },
 }
 
-/// The last `n` lines of the file at `path`, in one call: open, scan backwards, then copy the
-/// tail into `out`, from the scan's own block when it is there (a short tail costs one read).
-/// Any error: the caller takes the slower path through skyutils_tail_range, which reports
-/// errors exactly as Python's calls do.
+/// The last `n` lines of the file at `path`, in one call: open, then scan backwards reading
+/// straight into `out` (its end standing for the file's end), so a tail that fits is read
+/// once, where the caller wants it. Any error: the caller takes the slower path through
+/// skyutils_tail_range, which reports errors exactly as Python's calls do.
 pub fn read_tail(path: &CStr, n: u64, out: &mut [u8]) -> Result<Tail, TailError> {
     let fd = open(path, libc::O_RDONLY).map_err(TailError::Open)?;
     let size = tail_file_size(&fd)?;
     if size == 0 {
         return Ok(Tail::Empty);
     }
-    let copied = with_scan_buffer(|scratch| {
-        let scan = scan_tail(
-            |buf, offset| read_exact_at(&fd, buf, offset),
-            size,
-            n,
-            scratch,
-        )?;
-        let len = (scan.end - scan.start) as usize;
-        if len > out.len() {
-            return Ok(Err(scan));
-        }
-        let offset = scan.start.checked_sub(scan.scratch_offset);
-        match offset.map(|o| o as usize) {
-            Some(from) if from + len <= scratch.len() => {
-                out[..len].copy_from_slice(&scratch[from..from + len]);
-            }
-            _ => read_exact_at(&fd, &mut out[..len], scan.start)?,
-        }
-        Ok(Ok(len))
+    let scan = with_scan_buffer(|scratch| {
+        scan_tail(|buf, at| read_exact_at(&fd, buf, at), size, n, out, scratch)
     })?;
-    Ok(match copied {
-        Ok(len) => Tail::Copied {
+    if scan.in_out {
+        // The scan read the tail straight into `out`, whose end stands for the file's end.
+        let offset = out.len() - (size - scan.start) as usize;
+        let len = (scan.end - scan.start) as usize;
+        return Ok(Tail::Copied {
+            offset,
             len,
-            flags: text_flags(&out[..len]),
-        },
-        Err(scan) => {
-            // Ownership of the descriptor passes to the caller, which closes it.
-            let fd = std::mem::ManuallyDrop::new(fd);
-            Tail::Open {
-                fd: fd.0,
-                start: scan.start,
-                end: scan.end,
-            }
-        }
+            flags: text_flags(&out[offset..offset + len]),
+        });
+    }
+    // Ownership of the descriptor passes to the caller, which closes it.
+    let fd = std::mem::ManuallyDrop::new(fd);
+    Ok(Tail::Open {
+        fd: fd.0,
+        start: scan.start,
+        end: scan.end,
     })
 }
 
@@ -336,14 +338,14 @@ pub unsafe extern "C" fn skyutils_tail_range(
 const INFO_LEN: usize = 0;
 const INFO_FLAGS: usize = 1;
 const INFO_FD: usize = 2;
-const INFO_START: usize = 3;
+const INFO_START: usize = 3; // the offset in the file (descriptor) or in `out`
 const INFO_SLOTS: usize = 4;
 
 /// The last `n` lines of the file at `path` (without its final newline) in one call.
 /// OK: `info[0]` the tail's length, `info[1]` flags (`TAIL_EMPTY_FILE`, and `TAIL_PLAIN` for
-/// bytes in `out`), and `info[2]` -1 when
-/// the tail is in `out[0..info[0]]`; otherwise `info[2]` is an open descriptor the caller reads
-/// `info[0]` bytes from at offset `info[3]` and then closes. Any other status leaves no
+/// bytes in `out`), and `info[2]` -1 when the tail is in `out`, `info[0]` bytes from offset
+/// `info[3]`; otherwise `info[2]` is an open descriptor the caller reads `info[0]` bytes from
+/// at file offset `info[3]` and then closes. Any other status leaves no
 /// descriptor open: the caller uses skyutils_tail_range, whose errors match Python's.
 ///
 /// Only pointers and C ints, so ctypes calls it without argtypes (see skyutils_base36_encode):
@@ -380,7 +382,7 @@ pub unsafe extern "C" fn skyutils_read_tail(
         let info = unsafe { std::slice::from_raw_parts_mut(info, INFO_SLOTS) };
         let (len, flags, fd, start) = match read_tail(&path, n as u64, out) {
             Ok(Tail::Empty) => (0, TAIL_EMPTY_FILE, -1, 0),
-            Ok(Tail::Copied { len, flags }) => (len as i64, flags, -1, 0),
+            Ok(Tail::Copied { offset, len, flags }) => (len as i64, flags, -1, offset as i64),
             Ok(Tail::Open { fd, start, end }) => ((end - start) as i64, 0, fd, start as i64),
             Err(TailError::Defer) => return ffi::DEFER,
             Err(TailError::Open(_) | TailError::Os(_)) => return ffi::ERR_OS,
@@ -588,18 +590,33 @@ mod tests {
             data.extend_from_slice(format!("line {i}\n").as_bytes());
         }
         let (path, c_path) = temp_file(&data);
-        let mut out = vec![0u8; 4096];
-        // Inside the first 8 KiB block: copied from the scan's own buffer.
-        let Ok(Tail::Copied { len, flags }) = read_tail(&c_path, 3, &mut out) else {
+        let mut out = vec![0u8; 64 * 1024];
+        // Inside the first 8 KiB block, read straight into the end of `out`.
+        let Ok(Tail::Copied { offset, len, flags }) = read_tail(&c_path, 3, &mut out) else {
             panic!("short tail not copied");
         };
-        assert_eq!(&out[..len], b"line 19997\nline 19998\nline 19999");
+        assert_eq!(offset + len + 1, out.len()); // the file's final newline stays out
+        assert_eq!(
+            &out[offset..offset + len],
+            b"line 19997\nline 19998\nline 19999"
+        );
         assert_eq!(flags, TAIL_PLAIN);
-        // Spans several scan blocks but fits the buffer: read again into it.
-        let Ok(Tail::Copied { len, .. }) = read_tail(&c_path, 300, &mut out[..4000]) else {
-            panic!("300 lines not copied");
+        // Several scan blocks (8 + 16 + 32 KiB), all of them in `out`.
+        let Ok(Tail::Copied { offset, len, .. }) = read_tail(&c_path, 5000, &mut out) else {
+            panic!("5000 lines not copied");
         };
-        assert!(out[..len].starts_with(b"line 19700\n") && out[..len].ends_with(b"line 19999"));
+        let tail = &out[offset..offset + len];
+        assert!(tail.starts_with(b"line 15000\n") && tail.ends_with(b"line 19999"));
+        assert_eq!(tail.split(|&b| b == b'\n').count(), 5000);
+        // Larger than a buffer of 4000 bytes: the scan goes on in its own buffer.
+        let Ok(Tail::Open { fd, start, end }) = read_tail(&c_path, 1000, &mut out[..4000]) else {
+            panic!("1000 lines not handed over");
+        };
+        let owned = Fd(fd); // closes it
+        let mut tail = vec![0u8; (end - start) as usize];
+        read_exact_at(&owned, &mut tail, start).unwrap();
+        assert!(tail.starts_with(b"line 19000\n") && tail.ends_with(b"line 19999"));
+        drop(owned);
         let small = &mut [0u8; 16][..];
         let Ok(Tail::Open { fd, start, end }) = read_tail(&c_path, 3, small) else {
             panic!("long tail not handed over");
@@ -618,7 +635,11 @@ mod tests {
         std::fs::write(&path, b"a\r\nb").unwrap();
         assert_eq!(
             read_tail(&c_path, 5, &mut [0u8; 8]),
-            Ok(Tail::Copied { len: 4, flags: 0 })
+            Ok(Tail::Copied {
+                offset: 4,
+                len: 4,
+                flags: 0
+            })
         );
         std::fs::remove_file(&path).unwrap();
         assert_eq!(
