@@ -578,6 +578,13 @@ def table(report: Dict[str, object]) -> Iterator[str]:
         counts = summary['verdicts']
         yield (f"Verdicts: {counts['met']} met, {counts['floor']} bound by this machine's "
                f"floor, {counts['missed']} missed.")
+        same = [r['speedup']['python/skyutils'] for r in report['results']
+                if report['backends'][r['function']] == 'python' and
+                'python/skyutils' in r['speedup']]
+        if same:
+            yield (f"Noise: where Python serves, `skyutils` and `python` are the same "
+                   f"function, and their ratio ran from {min(same):.2f}x to {max(same):.2f}x "
+                   f"in this run.")
         if 'tail_big_over_small' in summary:
             yield (f"read_last_n_lines n=1000 on the big log takes "
                    f"{summary['tail_big_over_small']:.2f}x its time on the 10 MiB log "
