@@ -63,7 +63,9 @@ def direct(name: str):
     bytes and ctypes arrays to their buffer's address, byref() to a pointer. That skips
     from_param on every argument (about 0.2 us each here), which is most of a short call. So it
     serves only functions whose every parameter is one of those types, and callers pass ints
-    no larger than INT_MAX (ctypes would silently truncate them).
+    no larger than INT_MAX (ctypes would silently truncate them). Nothing checks the number or
+    kinds of arguments either: each handle is private to the one binding that owns it, which
+    passes exactly the declared arguments (tests/native_fuzz.py drives every one).
     """
     restype, argtypes = SIGNATURES[name]
     for argtype in argtypes:
