@@ -193,6 +193,22 @@ fn scan_tail(
     })
 }
 
+/// The scan of [`read_tail`] on any reader: the tail's range, and where in `out` it lies when
+/// every block the scan read went there (None: read the range again).
+pub fn tail_into(
+    read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
+    size: u64,
+    n: u64,
+    out: &mut [u8],
+) -> Result<(u64, u64, Option<usize>), TailError> {
+    let scan = with_scan_buffer(|scratch| scan_tail(read_at, size, n, out, scratch))?;
+    // The scan read straight into `out`, whose end stands for the file's end.
+    let offset = scan
+        .in_out
+        .then(|| out.len() - (size - scan.start) as usize);
+    Ok((scan.start, scan.end, offset))
+}
+
 /// [`tail_range_in`] with this thread's reusable scan buffer.
 pub fn tail_range(
     read_at: impl FnMut(&mut [u8], u64) -> Result<(), TailError>,
@@ -266,13 +282,9 @@ pub fn read_tail(path: &CStr, n: u64, out: &mut [u8]) -> Result<Tail, TailError>
     if size == 0 {
         return Ok(Tail::Empty);
     }
-    let scan = with_scan_buffer(|scratch| {
-        scan_tail(|buf, at| read_exact_at(&fd, buf, at), size, n, out, scratch)
-    })?;
-    if scan.in_out {
-        // The scan read the tail straight into `out`, whose end stands for the file's end.
-        let offset = out.len() - (size - scan.start) as usize;
-        let len = (scan.end - scan.start) as usize;
+    let (start, end, offset) = tail_into(|buf, at| read_exact_at(&fd, buf, at), size, n, out)?;
+    if let Some(offset) = offset {
+        let len = (end - start) as usize;
         return Ok(Tail::Copied {
             offset,
             len,
@@ -283,8 +295,8 @@ pub fn read_tail(path: &CStr, n: u64, out: &mut [u8]) -> Result<Tail, TailError>
     let fd = std::mem::ManuallyDrop::new(fd);
     Ok(Tail::Open {
         fd: fd.0,
-        start: scan.start,
-        end: scan.end,
+        start,
+        end,
     })
 }
 
