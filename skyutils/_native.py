@@ -49,7 +49,7 @@ SIGNATURES = {
     'skyutils_memory_bytes': (c_int64, [_bytes_ptr, c_int]),
     'skyutils_process_alive': (c_int, [c_int]),
     'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
-    'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_size_t, c_int64, c_int]),
+    'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_int, c_int, c_int]),
 }
 
 # The largest int a function called through direct() may be given (a C int).

@@ -184,18 +184,15 @@ class Fixtures:
 
 
 def _library_floor(kind: int, arg: bytes = b'', amount: int = 0) -> Optional[Timer]:
-    """A timer of the bare system calls of floor `kind`, run inside the library, plus one
-    ctypes call of a function that does nothing (the least a ctypes library pays per call);
-    None without a library or where it has no such floor (not Linux)."""
-    lib = _native.LIB
-    if lib is None or lib.skyutils_floor_ns(kind, arg, len(arg), amount, 1) < 0:
+    """A timer of the bare system calls of floor `kind`, one ctypes call per round as the
+    functions themselves are called (the least a ctypes library can pay); None without a
+    library or where it has no such floor (not Linux)."""
+    if _native.LIB is None:
         return None
-    empty_call = _python_timer(_native.direct('skyutils_abi_version'))
-
-    def timer(repeat: int) -> float:
-        system = lib.skyutils_floor_ns(kind, arg, len(arg), amount, repeat) / 1e9 / repeat
-        return system + empty_call(repeat)
-    return timer
+    floor_ns = _native.direct('skyutils_floor_ns')
+    if floor_ns(kind, arg, len(arg), amount, 1) < 0:  # also prepares it on this thread
+        return None
+    return _python_timer(lambda: floor_ns(kind, arg, len(arg), amount, 1))
 
 
 def _python_timer(fn: Callable[[], object]) -> Timer:
@@ -419,10 +416,9 @@ def thread_scaling(path: str, n: int, calls: int) -> Dict[str, float]:
         from skyutils._bindings import files
         scaling['library'] = _two_threads_over_one(lambda: files.tail_bytes(path, n), calls)
         # The bare system calls of the floor, 20 at a time in Rust: what the machine allows.
-        raw, lib = os.fsencode(path), _native.LIB
+        raw, floor_ns = os.fsencode(path), _native.direct('skyutils_floor_ns')
         scaling['system_calls'] = _two_threads_over_one(
-            lambda: lib.skyutils_floor_ns(_native.FLOOR_TAIL_READ, raw, len(raw), len(data) + 1,
-                                          20), calls)
+            lambda: floor_ns(_native.FLOOR_TAIL_READ, raw, len(raw), len(data) + 1, 20), calls)
     return scaling
 
 
@@ -545,10 +541,10 @@ def table(report: Dict[str, object]) -> Iterator[str]:
                f"{r.get('verdict') or '-'} |")
     if notes:
         yield ''
-        yield ('floor: the least any implementation must do, timed in the same rounds: system '
-               'calls run inside the library plus one empty ctypes call, Python work as '
-               'Python. Verdict `floor`: the target asks for more than skypilot / floor, the '
-               'best ratio this machine allows.')
+        yield ('floor: the least any implementation must do, timed in the same rounds: one '
+               'ctypes call a round that makes only the bare system calls (prepared once), and '
+               'Python work as Python. Verdict `floor`: the target asks for more than '
+               'skypilot / floor, the best ratio this machine allows.')
         for function, note in notes.items():
             yield f'- {function}: {note}'
     for label, scaling in report.get('thread_scaling', {}).items():

@@ -60,15 +60,15 @@ int64_t skyutils_memory_bytes(const uint8_t *cgroup_root, int root_len);
 int skyutils_process_alive(int pid); /* 1 alive, 0 not, or a negative status */
 int skyutils_find_free_port(int32_t start, int32_t *port, int *err_no);
 
-/* bench: nanoseconds for `rounds` runs of the bare system calls under a function (no ctypes,
- * no parsing), or a negative status (DEFER: no such floor on this platform). arg: the cgroup
- * root, directory or file; amount: the pid (PROCESS) or bytes to read (TAIL_READ). */
+/* bench: nanoseconds for `rounds` runs of the bare system calls under a function (no parsing;
+ * prepared on a thread's first call for a floor, reused after), or a negative status (DEFER:
+ * no such floor on this platform). arg: the cgroup root, directory or file; amount: the pid
+ * (PROCESS) or the bytes to read (TAIL_READ). */
 #define SKYUTILS_FLOOR_CPU_COUNT 1
 #define SKYUTILS_FLOOR_MEMORY 2
 #define SKYUTILS_FLOOR_PROCESS 3
 #define SKYUTILS_FLOOR_DIRECTORY 4
 #define SKYUTILS_FLOOR_TAIL_READ 5
-int64_t skyutils_floor_ns(int kind, const uint8_t *arg, size_t arg_len, int64_t amount,
-                          int rounds);
+int64_t skyutils_floor_ns(int kind, const uint8_t *arg, int arg_len, int amount, int rounds);
 
 #endif /* SKYUTILS_H */
