@@ -3,7 +3,9 @@
 //!
 //! Every exported function is `extern "C"`, prefixed `skyutils_`, catches panics at the
 //! boundary (`ffi::guard`), returns an `int` status and writes results through
-//! out-pointers. Modules are named as the Python side's: text, files, system, process.
+//! out-pointers, except the short hot calls, which return their answer (or a negative status)
+//! and take only pointers and C ints, so ctypes can call them without argtypes. Modules are
+//! named as the Python side's: text, files, system, process (and floor, for the benchmark).
 
 use std::ffi::{c_char, c_int};
 
