@@ -277,7 +277,10 @@ pub enum Tail {
 /// once, where the caller wants it. Any error: the caller takes the slower path through
 /// skyutils_tail_range, which reports errors exactly as Python's calls do.
 pub fn read_tail(path: &CStr, n: u64, out: &mut [u8]) -> Result<Tail, TailError> {
-    let fd = open(path, libc::O_RDONLY).map_err(TailError::Open)?;
+    // O_NONBLOCK: a FIFO must not block here, where Ctrl-C cannot reach Python; it opens at
+    // once, fstat finds it is no regular file, and Python's own open() waits for a writer
+    // (interruptibly), as SkyPilot's does. Regular files read alike either way.
+    let fd = open(path, libc::O_RDONLY | libc::O_NONBLOCK).map_err(TailError::Open)?;
     let size = tail_file_size(&fd)?;
     if size == 0 {
         return Ok(Tail::Empty);
@@ -658,6 +661,13 @@ mod tests {
             read_tail(&c_path, 1, &mut [0u8; 8]),
             Err(TailError::Open(libc::ENOENT))
         );
+        let fifo = std::env::temp_dir().join(format!("skyutils-fifo-{}", std::process::id()));
+        let c_fifo = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: c_fifo is NUL-terminated.
+        assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+        // No writer: a blocking open would hang here.
+        assert_eq!(read_tail(&c_fifo, 1, &mut [0u8; 8]), Err(TailError::Defer));
+        std::fs::remove_file(&fifo).unwrap();
         let dir = std::ffi::CString::new("/").unwrap();
         assert_eq!(
             read_tail(&dir, 1, &mut [0u8; 8]),
