@@ -50,28 +50,31 @@ def _os_error(errno: int, path=None) -> OSError:
 def decode_tail(data: bytes, encoding: str, errors: str, plain: bool = False) -> List[str]:
     """The lines of `data` (a tail without the file's final newline), decoded as SkyPilot does.
     `plain`: the library found `data` ASCII with no line break but b'\n' (TAIL_PLAIN)."""
-    if plain and encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS:
-        # ASCII decodes alike in these codecs, and splitlines() finds only the b'\n' breaks.
-        lines = data.decode(encoding, errors).splitlines(True)
-        if not lines or data.endswith(b'\n'):
-            lines.append('')
-        return lines
-    # Chained `in` (memchr each) rather than any() over a generator: a short tail pays ~1 us
-    # for the generator alone.
-    if (encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS and
-            b'\r' not in data and b'\x0b' not in data and b'\x0c' not in data and
-            b'\x1c' not in data and b'\x1d' not in data and b'\x1e' not in data):
-        try:
-            text = data.decode(encoding, errors)
-        except UnicodeDecodeError:
-            text = None  # Decode line by line below: same error, same position in its line.
-        if text is not None and (data.isascii() or
-                                 not any(mark in text for mark in _OTHER_BREAK_CHARS)):
-            lines = text.splitlines(True)  # Only '\n' breaks lines here: checked above.
-            if not lines or text.endswith('\n'):
-                lines.append('')
-            return lines
+    if encoding in _WHOLE_TAIL_CODECS and errors in _WHOLE_TAIL_ERRORS:
+        if plain:
+            # ASCII decodes alike in these codecs, and splitlines() finds only the b'\n' breaks.
+            return _whole_tail_lines(data.decode(encoding, errors))
+        # Chained `in` (memchr each) rather than any() over a generator: a short tail pays
+        # ~1 us for the generator alone.
+        if (b'\r' not in data and b'\x0b' not in data and b'\x0c' not in data and
+                b'\x1c' not in data and b'\x1d' not in data and b'\x1e' not in data):
+            try:
+                text = data.decode(encoding, errors)
+            except UnicodeDecodeError:
+                text = None  # Decode line by line below: same error, same place in its line.
+            if text is not None and (data.isascii() or
+                                     not any(mark in text for mark in _OTHER_BREAK_CHARS)):
+                return _whole_tail_lines(text)  # Only '\n' breaks lines here: checked above.
     return pure.decode_tail_lines(data.split(b'\n'), encoding, errors)
+
+
+def _whole_tail_lines(text: str) -> List[str]:
+    """A tail decoded whole, split at its '\n's (the only breaks in it): all but the last line
+    keep their '\n', and a tail ending in '\n' (or empty) has an empty last line."""
+    lines = text.splitlines(True)
+    if not lines or text.endswith('\n'):
+        lines.append('')
+    return lines
 
 
 def read_last_n_lines(file_path: str,
