@@ -8,20 +8,29 @@ import ctypes
 import os
 import sys
 import warnings
-from ctypes import POINTER, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64
+from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32
 from typing import Optional
 
 from skyutils import _libcheck
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
+MORE = 1
 ERR_OS = -1
 ERR_ARG = -2
 ERR_PANIC = -3
 DEFER = -4
 NOT_FOUND = -5
+STATE_SLOTS = 12
+STATE_FD = 0
+STATE_ERRNO = 1
+STATE_FLAGS = 2
+TAIL_N = 3
+TAIL_START = 4
+TAIL_LEN = 5
+DIR_COUNT = 3
 TAIL_EMPTY_FILE = 1
 TAIL_ERROR_UNNAMED = 2
 TAIL_PLAIN = 4
@@ -38,13 +47,11 @@ SIGNATURES = {
     'skyutils_abi_version': (c_uint32, []),
     'skyutils_version': (c_char_p, []),
     'skyutils_selftest_panic': (c_int, []),
-    'skyutils_base36_encode': (c_char_p, [_bytes_ptr, c_int]),
-    'skyutils_read_tail': (c_int, [_bytes_ptr, c_int, c_int, c_char_p, c_int, POINTER(c_int64)]),
+    'skyutils_base36_encode': (c_char_p, [_bytes_ptr, c_int, POINTER(c_char), c_int]),
+    'skyutils_read_tail': (c_int, [_bytes_ptr, c_int, POINTER(c_char), c_int, POINTER(c_int64)]),
     'skyutils_text_flags': (c_int, [_bytes_ptr, c_int]),
-    'skyutils_tail_range': (c_int, [c_int, c_uint64, POINTER(c_uint64), POINTER(c_uint64),
-                                    POINTER(c_uint32), POINTER(c_int)]),
-    'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_size_t, POINTER(c_uint64),
-                                           POINTER(c_int)]),
+    'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_int, POINTER(c_int64)]),
+    'skyutils_close_state': (c_int, [POINTER(c_int64)]),
     'skyutils_cpu_count': (c_int64, [_bytes_ptr, c_int]),
     'skyutils_memory_bytes': (c_int64, [_bytes_ptr, c_int]),
     'skyutils_process_alive': (c_int, [c_int]),
@@ -92,9 +99,33 @@ class LoadResult:
         self.version = version
 
 
+# SKYPILOT_USE_RUST, compared stripped and lower-cased.
+USE_RUST_OFF = frozenset(['0', 'false', 'no', 'off'])
+USE_RUST_ON = frozenset(['1', 'true', 'yes', 'on', ''])
+
+
 def native_allowed() -> bool:
-    """SKYPILOT_USE_RUST=0 forces the pure-Python backend; anything else allows native."""
-    return os.environ.get(USE_RUST_ENV, '1').strip() != '0'
+    """SKYPILOT_USE_RUST=0 (or false, no, off) forces the pure-Python backend; unset or any
+    other value allows native. The package reads it once, at import."""
+    return os.environ.get(USE_RUST_ENV, '').strip().lower() not in USE_RUST_OFF
+
+
+def _warn_unknown_switch() -> None:
+    """One warning for a SKYPILOT_USE_RUST value that is neither on nor off (native stays
+    allowed), so that a typo such as `=flase` is seen rather than silently ignored."""
+    value = os.environ.get(USE_RUST_ENV, '')
+    if value.strip().lower() not in USE_RUST_OFF | USE_RUST_ON:
+        warnings.warn(f'skyutils: {USE_RUST_ENV}={value!r} is neither on (1, true, yes, on) '
+                      f'nor off (0, false, no, off); native stays allowed', RuntimeWarning,
+                      stacklevel=4)
+
+
+def _zip_archive() -> Optional[str]:
+    """The zip archive this package was imported from (zipimport), or None."""
+    loader = globals().get('__loader__')
+    if type(loader).__name__ == 'zipimporter':
+        return getattr(loader, 'archive', None) or '?'
+    return None
 
 
 def _declare(lib: ctypes.CDLL) -> None:
@@ -133,12 +164,20 @@ def load_from(path: str) -> LoadResult:
 
 def load() -> LoadResult:
     """The package's own library, unless disabled or absent; warns once when it is broken."""
+    _warn_unknown_switch()
     if not native_allowed():
-        return LoadResult(None, f'{USE_RUST_ENV}=0 forces the pure-Python backend')
-    if not os.path.isdir(LIB_DIR):
+        value = os.environ.get(USE_RUST_ENV, '').strip()
+        return LoadResult(None, f'{USE_RUST_ENV}={value} forces the pure-Python backend')
+    archive = _zip_archive()
+    if archive is not None:
+        if not _zip_holds_library():
+            return LoadResult(None, 'Python-only install: this build has no native library')
+        result = LoadResult(None, f'cannot load a library from a zip archive ({archive}); '
+                            'install the wheel instead')
+    elif not os.path.isdir(LIB_DIR):
         # A Python-only install (the sdist's default) ships no _lib directory at all.
         return LoadResult(None, 'Python-only install: this build has no native library')
-    if not os.path.isfile(LIB_PATH):
+    elif not os.path.isfile(LIB_PATH):
         result = LoadResult(None, f'the native library {LIB_PATH} is missing')
     else:
         result = load_from(LIB_PATH)
@@ -146,6 +185,16 @@ def load() -> LoadResult:
         warnings.warn(f'skyutils: {result.reason}; using the pure-Python backend '
                       f'(set {USE_RUST_ENV}=0 to silence this)', RuntimeWarning, stacklevel=3)
     return result
+
+
+def _zip_holds_library() -> bool:
+    """Whether the zip archive this package came from holds the library (which the dynamic
+    loader, mapping files only, cannot load from there)."""
+    try:
+        __loader__.get_data(LIB_PATH)  # type: ignore[name-defined]
+    except OSError:
+        return False
+    return True
 
 
 LOADED = load()

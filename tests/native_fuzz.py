@@ -7,15 +7,18 @@ any content and any in-bounds length, and it checks null pointers and impossible
 Used by tests/test_fuzz_native.py (a few thousand cases) and ci/fuzz-native (10^6 a target).
 """
 import ctypes
+import errno as errno_module
 import os
 import random
+import shutil
 import tempfile
-from ctypes import byref, c_int, c_int64, c_uint32, c_uint64, create_string_buffer
+from ctypes import byref, c_int, create_string_buffer
 
 from skyutils import _native
+from skyutils._bindings.state import State
 
-OK, ERR_OS, ERR_ARG, DEFER, NOT_FOUND = (_native.OK, _native.ERR_OS, _native.ERR_ARG,
-                                         _native.DEFER, _native.NOT_FOUND)
+OK, MORE, ERR_OS, ERR_ARG, DEFER, NOT_FOUND = (_native.OK, _native.MORE, _native.ERR_OS,
+                                               _native.ERR_ARG, _native.DEFER, _native.NOT_FOUND)
 HEX_ALPHABET = b'0123456789abcdefABCDEF_xX+- \t\n\x0b\x0c\x1cg\x00\xff'
 
 
@@ -26,7 +29,12 @@ def random_bytes(rng: random.Random, alphabet: bytes, most: int) -> bytes:
 def fuzz_base36(rng: random.Random, lib) -> None:
     data = random_bytes(rng, HEX_ALPHABET if rng.random() < 0.8 else bytes(range(256)), 80)
     length = rng.choice([rng.randrange(len(data) + 1), -1, -(1 << 31)])  # in bounds, or bad
-    result = lib.skyutils_base36_encode(data, length)
+    needed = max(length, 0) - max(length, 0) // 5 + 3  # what the header asks of out_cap
+    cap = rng.choice([needed, needed - 1, 0, 200, -1])
+    out = create_string_buffer(max(cap, 1))
+    result = lib.skyutils_base36_encode(data, length, out, cap)
+    if cap < needed:
+        assert result is None, (data[:length], cap)
     if result is not None:
         # Whatever the library encodes, Python's int() must read the same number.
         value = int(data[:length].decode('ascii'), 16)
@@ -42,6 +50,8 @@ class Files:
         self.path = os.path.join(self.dir, 'file')
         self.read_fd, self.write_fd = os.pipe()
         self.dir_fd = os.open(self.dir, os.O_RDONLY)
+        self.fifo = os.path.join(self.dir, 'fifo')  # no writer ever: nothing may block on it
+        os.mkfifo(self.fifo)
 
     def regular(self, data: bytes) -> int:
         with open(self.path, 'wb') as f:
@@ -51,57 +61,51 @@ class Files:
     def close(self):
         for fd in (self.read_fd, self.write_fd, self.dir_fd):
             os.close(fd)
-        for name in os.listdir(self.dir):
-            os.unlink(os.path.join(self.dir, name))
-        os.rmdir(self.dir)
+        shutil.rmtree(self.dir)
 
 
-def fuzz_tail_range(rng: random.Random, lib, files: Files) -> None:
-    n = rng.choice([0, 1, 2, 3, 10, rng.randrange(1 << 64)])
-    start, end, flags, errno = c_uint64(), c_uint64(), c_uint32(), c_int()
-    kind = rng.randrange(4)
-    data = random_bytes(rng, b'ab\n\r\x00', 300)
-    fd = {0: None, 1: files.dir_fd, 2: files.read_fd, 3: rng.choice([-1, 1 << 20, 2**31 - 1])}[kind]
-    opened = fd is None
-    if opened:
-        fd = files.regular(data)
-    try:
-        status = lib.skyutils_tail_range(fd, n, byref(start), byref(end), byref(flags),
-                                         byref(errno))
-    finally:
-        if opened:
-            os.close(fd)
-    assert status in (OK, ERR_OS, ERR_ARG, DEFER), status
-    if status == OK and kind == 0 and not flags.value & _native.TAIL_EMPTY_FILE and n:
-        tail = data[start.value:end.value]
-        expected = data[:-1] if data.endswith(b'\n') else data
-        assert end.value <= len(data) and expected.endswith(tail)
-        assert expected.split(b'\n')[-n:] == tail.split(b'\n'), (data, n, tail)
+def call_until_done(function, *args) -> int:
+    """Calls a resumable export (the state array last in `args`) while it says MORE."""
+    status = function(*args)
+    while status == MORE:
+        assert args[-1][_native.STATE_FD] > 0  # MORE always keeps a descriptor
+        status = function(*args)
+    return status
 
 
 def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
-    n = rng.choice([0, 1, 2, 3, 10, rng.randrange(-(1 << 31), 1 << 31)])
+    n = rng.choice([0, 1, 2, 3, 10, rng.randrange(-(1 << 63), 1 << 63)])
     data = random_bytes(rng, b'ab\n\r\x00\xff', rng.choice([30, 300, 3000]))
-    path = rng.choice([files.path.encode(), files.dir.encode(), b'/nonexistent', b'',
-                       random_bytes(rng, b'/ab\x00\xff', 20)])
+    path = rng.choice([files.path.encode(), files.dir.encode(), files.fifo.encode(),
+                       b'/dev/null', b'/nonexistent', b'', random_bytes(rng, b'/ab\x00\xff', 20)])
     path_len = rng.choice([len(path), -1]) if rng.random() < 0.1 else len(path)
     cap = rng.choice([0, 1, 16, 256, 4096])
     out = create_string_buffer(max(cap, 1))
-    info = (c_int64 * 4)()
+    state = State()
+    for slot in range(len(state)):  # whatever a reused state holds, but no descriptor
+        state[slot] = rng.randrange(-(1 << 63), 1 << 63)
+    state[_native.STATE_FD] = 0
+    state[_native.TAIL_N] = n
     with open(files.path, 'wb') as f:
         f.write(data)
-    status = lib.skyutils_read_tail(path, path_len, n, out, cap, info)
+    status = call_until_done(lib.skyutils_read_tail, path, path_len, out, cap, state)
     assert status in (OK, ERR_OS, ERR_ARG, DEFER), status
-    if n < 1 or path_len < 0:
+    if n < 1 or path_len < 0 or b'\0' in path:
         assert status == ERR_ARG
+    fd = state.descriptor()
     if status != OK:
+        assert fd == -1  # any other status leaves nothing open
+        if status == ERR_OS and path == files.fifo.encode():
+            assert state[_native.STATE_ERRNO] == errno_module.ESPIPE
         return
-    length, flags, fd, start = info
+    start, length, flags = (state[_native.TAIL_START], state[_native.TAIL_LEN],
+                            state[_native.STATE_FLAGS])
     if fd >= 0:
         try:
             tail = os.pread(fd, length, start)
         finally:
-            os.close(fd)
+            state.release()
+        assert state[_native.STATE_FD] == 0
     else:
         tail = out.raw[start:start + length]
         assert start + length <= max(cap, 0), (start, length, cap)
@@ -114,6 +118,17 @@ def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
         plain = tail.isascii() and not any(c in tail for c in b'\r\x0b\x0c\x1c\x1d\x1e')
         if fd < 0:
             assert bool(flags & _native.TAIL_PLAIN) == plain, (tail, flags)
+
+
+def fuzz_close_state(rng: random.Random, lib, files: Files) -> None:
+    state = State()
+    if rng.random() < 0.5:
+        state[_native.STATE_FD] = 1 + os.open(files.path if os.path.exists(files.path) else '/',
+                                              os.O_RDONLY)
+    assert lib.skyutils_close_state(state) == OK
+    assert state[_native.STATE_FD] == 0
+    assert lib.skyutils_close_state(state) == OK  # a second release is a no-op
+    assert lib.skyutils_close_state(None) == ERR_ARG
 
 
 def fuzz_text_flags(rng: random.Random, lib, files: Files) -> None:
@@ -131,12 +146,13 @@ def fuzz_text_flags(rng: random.Random, lib, files: Files) -> None:
 def fuzz_count_dir_entries(rng: random.Random, lib, files: Files) -> None:
     choices = [files.dir.encode(), files.path.encode(), b'/', b'', b'/proc/self/fd',
                random_bytes(rng, b'/.ab\x00\xff', 30)]
-    path = rng.choice(choices)
-    count, errno = c_uint64(), c_int()
-    status = lib.skyutils_count_dir_entries(path, len(path), byref(count), byref(errno))
+    path = rng.choice(choices + [files.fifo.encode()])
+    state = State()
+    status = call_until_done(lib.skyutils_count_dir_entries, path, len(path), state)
     assert status in (OK, ERR_OS, ERR_ARG), status
+    assert state[_native.STATE_FD] == 0
     if status == OK and b'\0' not in path and path != b'/proc/self/fd':
-        assert count.value == len(os.listdir(path)), path
+        assert state[_native.DIR_COUNT] == len(os.listdir(path)), path
     if b'\0' in path:
         assert status == ERR_ARG
 
@@ -170,15 +186,95 @@ def fuzz_find_free_port(rng: random.Random, lib) -> None:
         assert status == ERR_ARG
 
 
+class Interrupted(BaseException):
+    """Raised by the interrupting timer's handler in the middle of a call (a BaseException, as
+    KeyboardInterrupt is: code that catches Exception does not stop it)."""
+
+
+def interrupt_calls(files: Files):
+    """Calls of the native bindings, each with the answer Python's twin gives (computed once)."""
+    from skyutils import _bindings, _pure
+    if not hasattr(files, 'long_log'):
+        files.long_log = os.path.join(files.dir, 'long.log')
+        with open(files.long_log, 'wb') as f:
+            f.write(b''.join(b'line %d\n' % i for i in range(200_000)))
+        files.many = os.path.join(files.dir, 'many')
+        os.mkdir(files.many)
+        for i in range(300):
+            open(os.path.join(files.many, str(i)), 'w').close()
+    calls = [
+        ('read_last_n_lines', (files.long_log, 150_000)), ('read_last_n_lines', (files.long_log, 3)),
+        ('estimate_fd_for_directory', (files.many,)),
+        ('base36_encode', ('f' * 32,)), ('base36_encode', ('ab' * 200,)),
+        ('get_cpu_count', ()), ('get_mem_size_gb', ()), ('is_process_alive', (os.getpid(),)),
+        ('get_max_workers_for_file_mounts', ({'/r': files.many},)),
+    ]
+    found = [(getattr(_bindings, name), args, outcome(getattr(_pure, name), *args))
+             for name, args in calls]
+    # Python's twin waits for a writer here, forever; once one came, it would fail the seek.
+    fifo_error = f'Failed to read last 1 lines from {files.fifo}: [Errno 29] Illegal seek'
+    return found + [(_bindings.read_last_n_lines, (files.fifo, 1),
+                     ('raises', RuntimeError, fifo_error))]
+
+
+def outcome(function, *args):
+    try:
+        return ('ok', function(*args))
+    except Exception as e:  # noqa: BLE001 - compared between backends
+        return ('raises', type(e), str(e))
+
+
+def fuzz_interrupted(rng: random.Random, lib, files: Files) -> None:
+    """A native binding's call while a timer interrupts it: its handler re-enters the library
+    (another call, whose answer it checks) or raises. Unless interrupted, the answer is
+    Python's; run() checks that no descriptor was left open."""
+    calls = files.interrupt_calls
+    function, args, expected = rng.choice(calls)
+    try:
+        _ARMED[0] = True  # the handler raises only inside this try
+        got = outcome(function, *args)
+        _ARMED[0] = False
+        assert got == expected, (function, args)
+    except Interrupted:
+        pass
+    finally:
+        _ARMED[0] = False
+
+
+_ARMED = [False]
+_IN_HANDLER = [False]
+
+
+def _interrupting_handler(rng: random.Random, calls):
+    # The handler's own calls are the quick ones; the main loop has the long tail too.
+    quick = [call for call in calls if call[1] != calls[0][1]]
+
+    def handler(signum, frame):
+        if _IN_HANDLER[0]:
+            return  # an alarm during the handler's own call: one handler at a time
+        if _ARMED[0] and rng.random() < 0.4:
+            _ARMED[0] = False
+            raise Interrupted()
+        _IN_HANDLER[0] = True
+        try:
+            function, args, expected = rng.choice(quick)
+            got = outcome(function, *args)
+        finally:
+            _IN_HANDLER[0] = False
+        assert got == expected, ('in a handler', function, args, got)
+    return handler
+
+
 TARGETS = {
     'base36_encode': lambda rng, lib, files: fuzz_base36(rng, lib),
     'read_tail': fuzz_read_tail,
     'text_flags': fuzz_text_flags,
-    'tail_range': fuzz_tail_range,
+    'close_state': fuzz_close_state,
     'count_dir_entries': fuzz_count_dir_entries,
     'cgroup': fuzz_cgroup,
     'process_alive': lambda rng, lib, files: fuzz_process_alive(rng, lib),
     'find_free_port': lambda rng, lib, files: fuzz_find_free_port(rng, lib),
+    'interrupted': fuzz_interrupted,
 }
 
 
@@ -189,8 +285,39 @@ def run(target: str, cases: int, seed: int) -> int:
     rng = random.Random(seed)
     files = Files()
     try:
-        for _ in range(cases):
-            TARGETS[target](rng, lib, files)
+        if target == 'interrupted':
+            _run_interrupted(rng, lib, files, cases)
+        else:
+            for _ in range(cases):
+                TARGETS[target](rng, lib, files)
     finally:
         files.close()
     return cases
+
+
+def _run_interrupted(rng: random.Random, lib, files: Files, cases: int) -> None:
+    """The interrupting mode: a SIGALRM every 50-500 us whose handler re-enters or raises."""
+    import signal
+    files.interrupt_calls = interrupt_calls(files)
+    before = len(os.listdir('/proc/self/fd'))
+    previous = signal.signal(signal.SIGALRM, _interrupting_handler(random.Random(rng.random()),
+                                                                   files.interrupt_calls))
+    try:
+        for _ in range(cases):
+            interval = rng.uniform(50e-6, 500e-6)
+            signal.setitimer(signal.ITIMER_REAL, interval, interval)
+            TARGETS['interrupted'](rng, lib, files)
+    finally:
+        # Stop the timer, then let a last pending alarm reach our handler before the default
+        # action (which would kill the process) is back.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        if hasattr(signal, 'sigtimedwait'):
+            while signal.sigtimedwait({signal.SIGALRM}, 0) is not None:
+                pass
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+        signal.signal(signal.SIGALRM, previous)
+    import gc
+    gc.collect()
+    assert len(os.listdir('/proc/self/fd')) == before, 'a descriptor was left open'
+

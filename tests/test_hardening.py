@@ -282,23 +282,3 @@ def test_memory_stays_flat(files, impl):
     for _ in range(rounds):
         round_()
     assert resident_bytes() - before < 4 * 1024 * 1024
-
-
-@needs_native
-def test_library_never_blocks_on_a_fifo(tmp_path):
-    """A FIFO without a writer: the library's open must not wait (Ctrl-C could not reach
-    Python there); it defers, and Python's own open() waits, interruptibly, as SkyPilot's."""
-    import threading
-    from skyutils._bindings import files
-    fifo = str(tmp_path / 'fifo')
-    os.mkfifo(fifo)
-    answers = []
-    reader = threading.Thread(target=lambda: answers.append(files.tail_bytes(fifo, 1)))
-    reader.start()
-    reader.join(timeout=5)
-    blocked = reader.is_alive()
-    if blocked:  # give it a writer so that the test run can go on
-        os.close(os.open(fifo, os.O_WRONLY))
-        reader.join()
-    assert not blocked, 'the library waited for a writer'
-    assert answers == [None]

@@ -28,8 +28,9 @@ C_TO_CTYPES = {
     'size_t': {ctypes.c_size_t},
     'size_t *': {POINTER(ctypes.c_size_t)},
     'const char *': {ctypes.c_char_p},
+    'char *': {POINTER(ctypes.c_char), ctypes.c_char_p},  # a buffer the caller owns
     'const uint8_t *': {ctypes.c_char_p},  # a bytes object's buffer
-    'uint8_t *': {ctypes.c_char_p, POINTER(ctypes.c_uint8)},
+    'uint8_t *': {ctypes.c_char_p, POINTER(ctypes.c_char), POINTER(ctypes.c_uint8)},
     'uint8_t **': {POINTER(POINTER(ctypes.c_uint8))},
 }
 

@@ -18,6 +18,8 @@ from skyutils import _dispatch, _fallbacks, _native
 
 PACKAGE_DIR = os.path.dirname(skyutils.__file__)
 needs_library = pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
+if _native.LIB is not None:
+    from skyutils._bindings.state import State
 
 CHILD = textwrap.dedent('''
     import json, os, sys, warnings
@@ -169,35 +171,59 @@ def test_panic_is_caught_at_the_boundary():
 def test_null_pointers_are_refused():
     import ctypes
     lib = _native.LIB
-    assert lib.skyutils_count_dir_entries(None, 5, None, None) == _native.ERR_ARG
-    assert lib.skyutils_count_dir_entries(b'/', 1, None, None) == _native.ERR_ARG
-    assert lib.skyutils_tail_range(0, 1, None, None, None, None) == _native.ERR_ARG
-    assert lib.skyutils_tail_range(-1, 1, *[ctypes.byref(ctypes.c_uint64()) for _ in range(2)],
-                                   ctypes.byref(ctypes.c_uint32()),
-                                   ctypes.byref(ctypes.c_int())) == _native.ERR_ARG
+    state = State()
+    assert lib.skyutils_count_dir_entries(None, 5, state) == _native.ERR_ARG
+    assert lib.skyutils_count_dir_entries(b'/', 1, None) == _native.ERR_ARG
+    assert lib.skyutils_count_dir_entries(b'/', -1, state) == _native.ERR_ARG
+    assert lib.skyutils_close_state(None) == _native.ERR_ARG
     assert lib.skyutils_cpu_count(None, 4) == _native.ERR_ARG
     assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', -1) == _native.ERR_ARG
     assert lib.skyutils_process_alive(-5) == 0 and lib.skyutils_process_alive(1) == 1
     assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
-    assert lib.skyutils_base36_encode(b'ff', -1) is None
-    assert lib.skyutils_base36_encode(None, 2) is None
-    assert lib.skyutils_base36_encode(b'ff', 2) == b'73'
-    assert lib.skyutils_text_flags(None, 5) == _native.ERR_ARG
-    info = (ctypes.c_int64 * 4)()
     out = ctypes.create_string_buffer(8)
-    for args in [(None, 4, 1, out, 8, info), (b'/etc/hostname', 13, 1, None, 8, info),
-                 (b'/etc/hostname', 13, 1, out, 8, None), (b'/etc/hostname', 13, 0, out, 8, info),
-                 (b'/etc/hostname', -1, 1, out, 8, info), (b'/etc/hostname', 13, 1, out, -8, info)]:
+    assert lib.skyutils_base36_encode(b'ff', -1, out, 8) is None
+    assert lib.skyutils_base36_encode(None, 2, out, 8) is None
+    assert lib.skyutils_base36_encode(b'ff', 2, None, 8) is None
+    assert lib.skyutils_base36_encode(b'ff', 2, out, 4) is None  # shorter than the header asks
+    assert lib.skyutils_base36_encode(b'ff', 2, out, 8) == b'73'
+    assert lib.skyutils_text_flags(None, 5) == _native.ERR_ARG
+    state[_native.TAIL_N] = 1
+    zero_n = State()
+    for args in [(None, 4, out, 8, state), (b'/etc/hostname', 13, None, 8, state),
+                 (b'/etc/hostname', 13, out, 8, None), (b'/etc/hostname', 13, out, 8, zero_n),
+                 (b'/etc/hostname', -1, out, 8, state), (b'/etc/hostname', 13, out, -8, state)]:
         assert lib.skyutils_read_tail(*args) == _native.ERR_ARG, args
+        assert state[_native.STATE_FD] == 0
+
+
+@needs_library
+def test_a_state_that_is_not_the_library_s_own_is_refused_and_kept():
+    """A descriptor in a state whose other slots the library did not write: refused, and left
+    where it is (the caller's to close), never closed or read."""
+    import ctypes
+    fd = os.open('/etc/hostname', os.O_RDONLY)
+    state = State()
+    state[_native.STATE_FD] = fd + 1
+    state[_native.TAIL_N] = 1
+    out = ctypes.create_string_buffer(8)
+    assert _native.LIB.skyutils_read_tail(b'/etc/hostname', 13, out, 8, state) == _native.ERR_ARG
+    assert state.descriptor() == fd
+    os.fstat(fd)  # still open
+    state.release()
+    assert state[_native.STATE_FD] == 0
+    with pytest.raises(OSError):
+        os.fstat(fd)
 
 
 @needs_library
 def test_nul_in_path_is_refused_by_the_library():
     import ctypes
-    count, errno = ctypes.c_uint64(), ctypes.c_int()
-    status = _native.LIB.skyutils_count_dir_entries(b'/tmp\0x', 6, ctypes.byref(count),
-                                                    ctypes.byref(errno))
+    status = _native.LIB.skyutils_count_dir_entries(b'/tmp\0x', 6, State())
     assert status == _native.ERR_ARG
+    out = ctypes.create_string_buffer(8)
+    state = State()
+    state[_native.TAIL_N] = 1
+    assert _native.LIB.skyutils_read_tail(b'/tmp\0x', 6, out, 8, state) == _native.ERR_ARG
 
 
 @needs_library

@@ -18,14 +18,15 @@ for _ in range(20):
     b.read_last_n_lines(p, 10)
     b.read_last_n_lines(p, 3000)
     b.read_last_n_lines(plain, 10)
-    b.read_last_n_lines(plain, 3000)  # read by several scan blocks into the thread's buffer
-    b.read_last_n_lines(plain, 15000)  # longer than that buffer: read from the fd
+    b.read_last_n_lines(plain, 3000)  # longer than the pooled buffer: read from the fd
+    b.read_last_n_lines(plain, 150000)  # a scan of several calls (MORE)
     b.estimate_fd_for_directory(d)
     b.get_cpu_count()
     b.get_mem_size_gb()
     b.is_process_alive(os.getpid())
     b.is_process_alive(2**31 - 2)
     b.base36_encode('f' * 64)
+    b.base36_encode('f' * 200)  # longer than the pooled buffer
     b.find_free_port(60000)
     for bad in (lambda: b.read_last_n_lines(d, 1), lambda: b.estimate_fd_for_directory(p),
                 lambda: b.base36_encode('g' * 40)):

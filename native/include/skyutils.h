@@ -2,9 +2,15 @@
  *
  * Every function returns an int status unless noted, and writes results through
  * out-pointers. Strings and paths are (pointer, length) byte buffers owned by the
- * caller; paths are raw OS bytes (no encoding assumed) and must not contain NUL.
- * The library allocates nothing that outlives a call but one buffer per thread that
- * skyutils_base36_encode returns.
+ * caller; lengths are C ints; paths are raw OS bytes (no encoding assumed) and must not
+ * contain NUL.
+ *
+ * What outlives a call: nothing of a call is kept in the library. Results go into memory
+ * the caller owns (out buffers, state arrays). A read that may run long stops after a
+ * bounded share of the work with SKYUTILS_MORE and keeps its place, and its open
+ * descriptor, in the caller's state array; the caller calls again, or releases the
+ * descriptor with skyutils_close_state. The one exception is skyutils_floor_ns (the
+ * benchmark's), which keeps its prepared system calls per thread until the thread exits.
  * tests/test_header.py checks skyutils/_native.py against this file.
  */
 #ifndef SKYUTILS_H
@@ -13,43 +19,58 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 2
+#define SKYUTILS_ABI_VERSION 3
 
 #define SKYUTILS_OK 0
-#define SKYUTILS_ERR_OS (-1)    /* an OS call failed; *err_no holds errno */
-#define SKYUTILS_ERR_ARG (-2)   /* null pointer, bad length, NUL in a path */
+#define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
+#define SKYUTILS_ERR_OS (-1)    /* an OS call failed; errno is in the state or *err_no */
+#define SKYUTILS_ERR_ARG (-2)   /* null pointer, bad length, NUL in a path, a state not ours */
 #define SKYUTILS_ERR_PANIC (-3) /* a Rust panic, caught at the boundary */
 #define SKYUTILS_DEFER (-4)     /* input outside the native fast path: use Python */
 #define SKYUTILS_NOT_FOUND (-5) /* nothing matched (no free port) */
 
-#define SKYUTILS_TAIL_EMPTY_FILE 1u    /* skyutils_read_tail, skyutils_tail_range: empty file */
-#define SKYUTILS_TAIL_ERROR_UNNAMED 2u /* skyutils_tail_range, ERR_OS: a seek/read error */
-/* skyutils_read_tail, skyutils_text_flags: ASCII with no line break but '\n' */
-#define SKYUTILS_TAIL_PLAIN 4u
+/* State arrays: SKYUTILS_STATE_SLOTS int64 values the caller owns for one whole read, zeroed
+ * before the first call. */
+#define SKYUTILS_STATE_SLOTS 12
+#define SKYUTILS_STATE_FD 0    /* a descriptor left open between calls plus one; 0: none */
+#define SKYUTILS_STATE_ERRNO 1 /* errno, with SKYUTILS_ERR_OS */
+#define SKYUTILS_STATE_FLAGS 2 /* SKYUTILS_TAIL_* flags */
+#define SKYUTILS_TAIL_N 3      /* skyutils_read_tail, in: n (>= 1) */
+#define SKYUTILS_TAIL_START 4  /* skyutils_read_tail, out: where the tail starts */
+#define SKYUTILS_TAIL_LEN 5    /* skyutils_read_tail, out: its length */
+#define SKYUTILS_DIR_COUNT 3   /* skyutils_count_dir_entries, out: the count */
+
+#define SKYUTILS_TAIL_EMPTY_FILE 1u    /* the file is empty */
+#define SKYUTILS_TAIL_ERROR_UNNAMED 2u /* with ERR_OS: a seek/read error (Python names no file) */
+#define SKYUTILS_TAIL_PLAIN 4u         /* ASCII with no line break but '\n' */
 
 uint32_t skyutils_abi_version(void);
 const char *skyutils_version(void); /* static, never freed */
 int skyutils_selftest_panic(void);  /* panics inside the guard: returns SKYUTILS_ERR_PANIC */
 
-/* text: base36 of the hex text, NUL-terminated, in a buffer of the calling thread that stays
- * valid until that thread's next call; NULL when Python must decide. */
-const char *skyutils_base36_encode(const uint8_t *hex, int hex_len);
+/* text: base36 of the hex text, NUL-terminated, written into out (at least
+ * hex_len - hex_len / 5 + 3 bytes); returns out, or NULL when Python must decide. */
+const char *skyutils_base36_encode(const uint8_t *hex, int hex_len, char *out, int out_cap);
 
 /* files */
-/* The last n lines of the file at path, without its final newline, in one call. OK: info[0]
- * the length, info[1] flags, info[2] -1 when the bytes are in out from offset info[3], else
- * an open descriptor the caller reads info[0] bytes from at file offset info[3] and closes.
- * Any other status leaves nothing open: use skyutils_tail_range (errors match Python's). */
-int skyutils_read_tail(const uint8_t *path, int path_len, int n, uint8_t *out, int out_cap,
-                       int64_t *info);
-/* The byte range [*start, *end) of the last n lines of the open file fd, without the file's
- * final newline. The caller opened fd, reads the range, and closes fd. */
+/* The last state[TAIL_N] lines of the file at path, without its final newline; the path is
+ * opened once, never blocking. While it returns MORE, call again with the same arguments
+ * and state. OK: state[TAIL_LEN] bytes from offset state[TAIL_START], in out when
+ * state[STATE_FD] is 0, else in the file open at descriptor state[STATE_FD] - 1, which the
+ * caller reads and then releases with skyutils_close_state. ERR_OS: errno in state[STATE_ERRNO], flags in
+ * state[STATE_FLAGS]. DEFER: not a file read here, or it shrank. Any status but OK and MORE
+ * leaves no descriptor open. */
+int skyutils_read_tail(const uint8_t *path, int path_len, uint8_t *out, int out_cap,
+                       int64_t *state);
 /* SKYUTILS_TAIL_PLAIN or 0 for the len bytes at data, or a negative status */
 int skyutils_text_flags(const uint8_t *data, int len);
-int skyutils_tail_range(int fd, uint64_t n, uint64_t *start, uint64_t *end, uint32_t *flags,
-                        int *err_no);
-int skyutils_count_dir_entries(const uint8_t *path, size_t path_len, uint64_t *count,
-                               int *err_no);
+/* Entries directly in the directory at path ('.' and '..' not counted): while it returns MORE,
+ * call again with the same arguments and state. OK: the count in state[DIR_COUNT], nothing
+ * open. ERR_OS: errno in state[STATE_ERRNO]. */
+int skyutils_count_dir_entries(const uint8_t *path, int path_len, int64_t *state);
+/* Closes the descriptor in state[STATE_FD], if any, and marks it none (0): always OK for a
+ * non-null state. */
+int skyutils_close_state(int64_t *state);
 
 /* system */
 /* the answer (a count, bytes) or a negative status */

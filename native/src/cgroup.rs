@@ -8,6 +8,9 @@ use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use crate::ffi;
+use crate::files::fd;
+
 /// What one file says, or that Python must decide.
 #[derive(Debug, PartialEq, Clone, Copy)]
 pub enum Parse<T> {
@@ -111,41 +114,49 @@ pub fn parse_memory_limit(text: &[u8]) -> Limit<u64> {
     }
 }
 
-/// A file's bytes, or None when it cannot be opened or read (Python: OSError, no limit).
-/// cgroup files are a few bytes: open, one read into a small buffer, close; filesystem calls
-/// are what these functions cost, so std's extra fstat and EOF read are left out.
-fn read_file(path: &Path) -> Option<Vec<u8>> {
-    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    let fd = loop {
-        // SAFETY: c_path is NUL-terminated; open has no other preconditions.
-        let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd >= 0 {
-            break fd;
-        }
-        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return None; // A signal is not "no limit": only real errors are.
-        }
+/// What reading one cgroup file gave.
+enum Read {
+    Text(Vec<u8>),
+    /// It cannot be opened or read: Python's OSError, which SkyPilot takes as "no limit".
+    Unreadable,
+    /// Not a regular file (a FIFO would block, where Ctrl-C cannot reach Python): Python
+    /// reads it, interruptibly, as SkyPilot does.
+    Special,
+}
+
+/// A file's bytes. cgroup files are a few bytes: open, fstat, one read into a small buffer,
+/// close; filesystem calls are what these functions cost, so std's EOF read is left out.
+/// O_NONBLOCK and the fstat check: a FIFO opens at once and is never read here.
+fn read_file(path: &Path) -> Read {
+    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
+        return Read::Unreadable;
     };
+    let file = match fd::open(&c_path, libc::O_RDONLY | libc::O_NONBLOCK) {
+        Ok(file) => file,
+        Err(_) => return Read::Unreadable, // EINTR is retried by fd::open: a signal is no error
+    };
+    match fd::fstat(&file) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {}
+        Ok(_) => return Read::Special,
+        Err(_) => return Read::Unreadable,
+    }
     let mut text = Vec::new();
     let mut chunk = [0u8; 256];
-    let complete = loop {
-        // SAFETY: fd is open and chunk is writable for its length.
-        let got = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+    loop {
+        // SAFETY: the descriptor is open and chunk is writable for its length.
+        let got = unsafe { libc::read(file.raw(), chunk.as_mut_ptr().cast(), chunk.len()) };
         if got < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            if ffi::last_errno() == libc::EINTR {
                 continue;
             }
-            break false;
+            return Read::Unreadable;
         }
         text.extend_from_slice(&chunk[..got as usize]);
         // A short read of these small files is their end; a full one may have more behind it.
         if (got as usize) < chunk.len() {
-            break true;
+            return Read::Text(text);
         }
-    };
-    // SAFETY: fd was opened above and is closed exactly once.
-    unsafe { libc::close(fd) };
-    complete.then_some(text)
+    }
 }
 
 /// Python's os.path.isfile: stat follows links, and any failure means "not a file".
@@ -180,12 +191,15 @@ impl Cgroup {
     pub fn cpu_limit(&self) -> Limit<f64> {
         if self.is_v2() {
             return match read_file(&self.root.join("cpu.max")) {
-                Some(text) => parse_cpu_max(&text),
-                None => Parse::Value(None),
+                Read::Text(text) => parse_cpu_max(&text),
+                Read::Unreadable => Parse::Value(None),
+                Read::Special => Parse::Defer,
             };
         }
-        let Some(quota) = read_file(&self.root.join("cpu/cpu.cfs_quota_us")) else {
-            return Parse::Value(None);
+        let quota = match read_file(&self.root.join("cpu/cpu.cfs_quota_us")) {
+            Read::Text(text) => text,
+            Read::Unreadable => return Parse::Value(None),
+            Read::Special => return Parse::Defer,
         };
         if !quota.is_ascii() {
             return Parse::Defer;
@@ -203,14 +217,14 @@ impl Cgroup {
             return Parse::Value(None);
         }
         match read_file(&self.root.join("cpu/cpu.cfs_period_us")) {
-            Some(period) if period.is_ascii() => {
+            Read::Text(period) if period.is_ascii() => {
                 if strip(&period).is_empty() {
                     return Parse::Value(None);
                 }
                 parse_cfs(&quota, &period)
             }
-            Some(_) => Parse::Defer,
-            None => Parse::Value(None),
+            Read::Text(_) | Read::Special => Parse::Defer,
+            Read::Unreadable => Parse::Value(None),
         }
     }
 
@@ -222,9 +236,9 @@ impl Cgroup {
             self.root.join("memory/memory.limit_in_bytes")
         };
         match read_file(&path) {
-            Some(text) if text.is_ascii() => parse_memory_limit(&text),
-            Some(_) => Parse::Defer,
-            None => Parse::Value(None),
+            Read::Text(text) if text.is_ascii() => parse_memory_limit(&text),
+            Read::Text(_) | Read::Special => Parse::Defer,
+            Read::Unreadable => Parse::Value(None),
         }
     }
 }

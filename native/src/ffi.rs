@@ -16,11 +16,15 @@ pub const ERR_PANIC: c_int = -3;
 pub const DEFER: c_int = -4;
 /// Nothing matched (find_free_port: no free port in the range).
 pub const NOT_FOUND: c_int = -5;
+/// Not done yet: the call did its share of the work and keeps its place in the caller's
+/// state array; call again with the same arguments and state.
+pub const MORE: c_int = 1;
 
 /// Runs an exported function's body, turning a panic into `ERR_PANIC`.
 ///
-/// AssertUnwindSafe: the bodies share no state across calls (no statics but
-/// thread-locals rebuilt per call), so a caught panic leaves nothing half-updated.
+/// AssertUnwindSafe: the bodies share no state across calls (what a call keeps for the next
+/// is in the caller's state array, written last), so a caught panic leaves nothing
+/// half-updated.
 pub fn guard<F: FnOnce() -> c_int>(body: F) -> c_int {
     guard_or(ERR_PANIC, body)
 }

@@ -4,8 +4,11 @@
 //! Every exported function is `extern "C"`, prefixed `skyutils_`, catches panics at the
 //! boundary (`ffi::guard`), returns an `int` status and writes results through
 //! out-pointers, except the short hot calls, which return their answer (or a negative status)
-//! and take only pointers and C ints, so ctypes can call them without argtypes. Modules are
-//! named as the Python side's: text, files, system, process (and floor, for the benchmark).
+//! and take only pointers and C ints, so ctypes can call them without argtypes. Work that can
+//! run long (a tail, a directory) is done in bounded calls that return `MORE` and keep their
+//! place in a state array the caller owns, so Ctrl-C reaches Python between them. Nothing of
+//! a call outlives it in the library (the benchmark's floors aside). Modules are named as the
+//! Python side's: text, files, system, process (and floor, for the benchmark).
 
 use std::ffi::{c_char, c_int};
 
@@ -18,7 +21,7 @@ pub mod system;
 pub mod text;
 
 /// Raised whenever an exported signature or a status code changes meaning.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The ABI version; Python binds nothing unless it matches what it was written for.
 #[no_mangle]

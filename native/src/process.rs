@@ -26,35 +26,127 @@ pub fn alive_from_status(status: &[u8], pid: i64) -> Option<bool> {
 /// Some(answer), or None when Python must decide (an unexpected error or format).
 #[cfg(target_os = "linux")]
 fn process_alive(pid: i64) -> Option<bool> {
-    pidfd_alive(pid).or_else(|| status_alive(pid))
+    match thread_pidfd_alive(pid) {
+        Ok(answer) => answer,
+        // A kernel before 6.9: the process's pidfd, and /proc for a zombie leader.
+        Err(()) => match pidfd_alive(pid) {
+            Some(true) => status_alive(pid),
+            answer => answer.or_else(|| status_alive(pid)),
+        },
+    }
 }
 
-/// The cheap way (no procfs text): pidfd_open() refuses a pid that is no process (ESRCH) and,
-/// with flags 0, a thread that is not a group leader; a pidfd polls readable once the process
-/// has exited, which is what a zombie is. None: ask /proc (old kernel, a thread id, a limit).
+/// pidfd_open(2)'s flag for a pidfd of one thread (Linux 6.9); the kernel's value is O_EXCL.
+#[cfg(target_os = "linux")]
+const PIDFD_THREAD: c_int = libc::O_EXCL;
+
+/// ioctl(PIDFD_GET_INFO) (Linux 6.13): _IOWR(0xFF, 11, struct pidfd_info), whose first version
+/// is 64 bytes: mask, cgroupid, then pid, tgid, ... as u32.
+#[cfg(target_os = "linux")]
+const PIDFD_GET_INFO: libc::c_ulong = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+/// The mask bit that asks for pid and tgid.
+#[cfg(target_os = "linux")]
+const PIDFD_INFO_PID: u64 = 1;
+
+#[cfg(target_os = "linux")]
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    pid: u32,
+    tgid: u32,
+    rest: [u32; 10],
+}
+
+/// An open pidfd, closed on drop.
+#[cfg(target_os = "linux")]
+struct Pidfd(c_int);
+
+#[cfg(target_os = "linux")]
+impl Pidfd {
+    /// pidfd_open(pid, flags); Err(errno).
+    fn open(pid: i64, flags: c_int) -> Result<Pidfd, c_int> {
+        // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, flags) };
+        if fd < 0 {
+            return Err(ffi::last_errno());
+        }
+        Ok(Pidfd(fd as c_int))
+    }
+
+    /// Whether it polls readable (its thread or process has exited); None: poll failed.
+    fn exited(&self) -> Option<bool> {
+        let mut poll_fd = libc::pollfd {
+            fd: self.0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll_fd is one valid pollfd; timeout 0 never blocks.
+        match unsafe { libc::poll(&mut poll_fd, 1, 0) } {
+            0 => Some(false),
+            1 if poll_fd.revents & libc::POLLIN != 0 => Some(true),
+            _ => None,
+        }
+    }
+
+    /// The thread group id of its task, or None where the kernel has no PIDFD_GET_INFO.
+    fn tgid(&self) -> Option<u32> {
+        let mut info = PidfdInfo {
+            mask: PIDFD_INFO_PID,
+            ..PidfdInfo::default()
+        };
+        // SAFETY: info is a writable 64-byte pidfd_info, the size the request encodes.
+        let rc = unsafe { libc::ioctl(self.0, PIDFD_GET_INFO as _, &mut info) };
+        (rc == 0 && info.mask & PIDFD_INFO_PID != 0).then_some(info.tgid)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Pidfd {
+    fn drop(&mut self) {
+        // SAFETY: self.0 is a pidfd this struct opened and nothing else closes.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// The cheap way (no procfs text), as psutil answers: a thread pidfd of `pid` polls readable
+/// once that thread has exited, which for a group leader is what /proc shows as a zombie ('Z'),
+/// whether the process is a zombie or its other threads still run. A live thread is a process
+/// only when it leads its group (psutil compares Tgid with the pid): PIDFD_GET_INFO gives the
+/// tgid, or else pidfd_open with flags 0 refuses other threads (EINVAL). Err: this kernel has
+/// no thread pidfds (before 6.9).
+#[cfg(target_os = "linux")]
+fn thread_pidfd_alive(pid: i64) -> Result<Option<bool>, ()> {
+    let thread = match Pidfd::open(pid, PIDFD_THREAD) {
+        Ok(thread) => thread,
+        Err(libc::ESRCH) => return Ok(Some(false)),
+        Err(libc::EINVAL) => return Err(()), // an unknown flag: pid > 0 is valid
+        Err(_) => return Ok(None),           // ENOSYS, EMFILE, EPERM: /proc decides
+    };
+    match thread.exited() {
+        Some(true) => return Ok(Some(false)),
+        None => return Ok(None),
+        Some(false) => {}
+    }
+    if let Some(tgid) = thread.tgid() {
+        return Ok(Some(i64::from(tgid) == pid));
+    }
+    Ok(match Pidfd::open(pid, 0) {
+        Ok(_) => Some(true),
+        Err(libc::EINVAL) | Err(libc::ESRCH) => Some(false), // another thread, or gone since
+        Err(_) => None,
+    })
+}
+
+/// The process's pidfd: ESRCH for a pid that is no process, EINVAL (None: ask /proc) for a
+/// thread that does not lead its group; readable once the whole process has exited.
 #[cfg(target_os = "linux")]
 fn pidfd_alive(pid: i64) -> Option<bool> {
-    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        return match ffi::last_errno() {
-            libc::ESRCH => Some(false),
-            _ => None, // EINVAL/ENOENT for thread ids, ENOSYS, EMFILE, EPERM: /proc decides.
-        };
-    }
-    let mut poll_fd = libc::pollfd {
-        fd: fd as c_int,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: poll_fd is one valid pollfd; timeout 0 never blocks.
-    let ready = unsafe { libc::poll(&mut poll_fd, 1, 0) };
-    // SAFETY: fd is the pidfd opened above, closed exactly once.
-    unsafe { libc::close(fd as c_int) };
-    match ready {
-        0 => Some(true),                                         // still running
-        1 if poll_fd.revents & libc::POLLIN != 0 => Some(false), // exited: a zombie
-        _ => None,
+    match Pidfd::open(pid, 0) {
+        Err(libc::ESRCH) => Some(false),
+        Err(_) => None, // EINVAL/ENOENT for thread ids, ENOSYS, EMFILE, EPERM: /proc decides.
+        Ok(process) => process.exited().map(|exited| !exited),
     }
 }
 
@@ -237,6 +329,22 @@ mod tests {
         assert_eq!(process_alive(pid), Some(true));
         assert_eq!(process_alive(i64::from(i32::MAX)), Some(false));
         assert_eq!(status_alive(pid), Some(true));
+    }
+
+    #[test]
+    fn a_thread_is_no_process() {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            sender.send(unsafe { libc::gettid() }).unwrap();
+            stopped.recv().ok();
+        });
+        let tid = i64::from(receiver.recv().unwrap());
+        assert_eq!(process_alive(tid), Some(false)); // psutil: Tgid != pid
+        assert_eq!(status_alive(tid), Some(false));
+        stop.send(()).unwrap();
+        thread.join().unwrap();
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! knows (Unicode digits and spaces, signs) is deferred to Python, so the two
 //! backends cannot disagree on what is valid.
 
-use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 
 use crate::ffi::{self, bytes_arg};
@@ -115,27 +114,33 @@ pub fn base36_capacity(hex_len: usize) -> usize {
     hex_len - hex_len / 5 + 2
 }
 
-thread_local! {
-    /// The last result of this thread, NUL-terminated: what skyutils_base36_encode returns.
-    static ENCODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Returns base36 of the hex text, NUL-terminated, in a buffer of the calling thread that stays
-/// valid until the thread's next call; NULL when Python must decide (not plain ASCII hex, a
-/// negative value, a bad pointer or length, a panic).
+/// Writes base36 of the hex text, NUL-terminated, into the caller's `out` and returns `out`;
+/// NULL when Python must decide (not plain ASCII hex, a negative value, a bad pointer or
+/// length, an `out` shorter than `base36_capacity(hex_len) + 1`, a panic). The library keeps
+/// nothing: the result is the caller's, so no other call (another thread's, or a nested one
+/// from a signal handler) can overwrite it.
 ///
-/// Two arguments, a pointer and a C int, and the result as a C string: ctypes converts all
-/// three itself with no argtypes and restype `c_char_p`, the cheapest call it has. At 32
-/// digits the call is most of the cost: each argtypes conversion adds about 0.2 us.
+/// Pointers and C ints only, and the result as a C string: ctypes converts all of them itself
+/// with no argtypes and restype `c_char_p`, the cheapest call it has. At 32 digits the call is
+/// most of the cost: each argtypes conversion adds about 0.2 us.
 ///
 /// # Safety
-/// `hex` must point to `hex_len` readable bytes.
+/// `hex` must point to `hex_len` readable bytes and `out` to `out_cap` writable bytes that
+/// nothing else touches during the call.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_base36_encode(hex: *const u8, hex_len: c_int) -> *const c_char {
+pub unsafe extern "C" fn skyutils_base36_encode(
+    hex: *const u8,
+    hex_len: c_int,
+    out: *mut c_char,
+    out_cap: c_int,
+) -> *const c_char {
     ffi::guard_or(std::ptr::null(), || {
-        let Some(len) = ffi::int_len(hex_len) else {
+        let (Some(len), Some(cap)) = (ffi::int_len(hex_len), ffi::int_len(out_cap)) else {
             return std::ptr::null();
         };
+        if out.is_null() || cap <= base36_capacity(len) {
+            return std::ptr::null();
+        }
         // SAFETY: the caller passes a buffer of hex_len bytes.
         let Some(text) = (unsafe { bytes_arg(hex, len) }) else {
             return std::ptr::null();
@@ -144,16 +149,12 @@ pub unsafe extern "C" fn skyutils_base36_encode(hex: *const u8, hex_len: c_int) 
             return std::ptr::null();
         };
         let encoded = base36_from_hex_digits(&digits);
-        ENCODED.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut kept) => {
-                // Reuses the buffer's capacity; it stays put until this thread's next call.
-                kept.clear();
-                kept.extend_from_slice(&encoded);
-                kept.push(0);
-                kept.as_ptr().cast()
-            }
-            Err(_) => std::ptr::null(), // only re-entry could hold it: Python decides
-        })
+        // SAFETY: out is non-null with cap writable bytes, and cap > base36_capacity(len) >=
+        // encoded.len() (capacity_is_enough), so the digits and the NUL fit.
+        let out_bytes = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), cap) };
+        out_bytes[..encoded.len()].copy_from_slice(&encoded);
+        out_bytes[encoded.len()] = 0;
+        out.cast_const()
     })
 }
 

@@ -1,19 +1,20 @@
 """Native bindings of read_last_n_lines and estimate_fd_for_directory."""
 import os
 import sys
-import threading
-from ctypes import byref, c_int, c_int64, c_uint32, c_uint64, create_string_buffer
+from ctypes import create_string_buffer
 from typing import List, Optional, Tuple
 
 from skyutils import _fallbacks, _native
-from skyutils._native import ERR_OS, LIB, OK, TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_PLAIN
+from skyutils._bindings.state import State
+from skyutils._native import (DIR_COUNT, ERR_OS, MORE, OK, STATE_ERRNO, STATE_FD, STATE_FLAGS,
+                              TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_LEN, TAIL_N, TAIL_PLAIN,
+                              TAIL_START)
 from skyutils._pure import files as pure
 
 _read_tail = _native.direct('skyutils_read_tail')
 _text_flags = _native.direct('skyutils_text_flags')
-_tail_range = LIB.skyutils_tail_range
-_count_entries = LIB.skyutils_count_dir_entries
-_U64_MAX = 2**64 - 1
+_count_entries = _native.direct('skyutils_count_dir_entries')
+_I64_MAX = 2**63 - 1
 # Decoding the whole tail at once equals decoding line by line when b'\n' can never sit
 # inside a character or an error range: ASCII-compatible codecs, the standard handlers.
 _WHOLE_TAIL_CODECS = frozenset(['utf-8', 'utf8', 'UTF-8', 'ascii', 'latin-1', 'latin1'])
@@ -22,22 +23,19 @@ _WHOLE_TAIL_ERRORS = frozenset(['replace', 'strict', 'ignore', 'surrogateescape'
 # str.splitlines() also breaks at \r, \x0b, \x0c, \x1c-\x1e (checked as bytes below) and at
 # these; SkyPilot splits at b'\n' only (and strips '\r').
 _OTHER_BREAK_CHARS = ('\x85', '\u2028', '\u2029')
-# The library reads a tail straight into this buffer of the calling thread while everything
-# its scan read fits (the scan reads 8, 16, 32, 64, 128 KiB blocks: tails to about 248 KiB,
-# a thousand 200-byte lines); longer ones Python reads from the descriptor it left open.
-_TAIL_BUFFER_SIZE = 256 * 1024
+# The library reads a tail straight into a buffer of this size while everything its scan read
+# fits (the first 8 KiB block: short tails such as SkyPilot's n=10); longer ones Python reads
+# from the descriptor the library left open. Buffers are pooled, not per thread: each call
+# takes one (with its state array) and gives it back once the tail is copied out, so a nested
+# call (a signal handler's) never shares one, and a thousand threads keep no more than
+# _POOL_KEEP of them between them.
+_TAIL_BUFFER_SIZE = 8 * 1024
+_POOL_KEEP = 16
+_free_calls: list = []
+# os.pread reads at most 0x7ffff000 bytes a call on Linux: longer tails are read in parts of
+# this size, each short enough (~0.1 s) to let Ctrl-C through between them.
+_PREAD_PART = 1 << 28
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-_per_thread = threading.local()
-
-
-def _tail_buffers():
-    """This thread's tail buffer and the library's four info slots (ctypes releases the GIL
-    during the call, so threads must not share them)."""
-    try:
-        return _per_thread.tail
-    except AttributeError:
-        _per_thread.tail = (create_string_buffer(_TAIL_BUFFER_SIZE), (c_int64 * 4)())
-        return _per_thread.tail
 
 
 def _os_error(errno: int, path=None) -> OSError:
@@ -87,65 +85,95 @@ def read_last_n_lines(file_path: str,
             isinstance(file_path, (str, bytes, os.PathLike))):
         # The path's existence is checked (as SkyPilot does) only if opening it fails: an
         # open descriptor proves it, and the stat would be a fifth of a short tail's cost.
-        lines = None
-        if n <= _native.INT_MAX:
-            lines = _one_call_tail(file_path, n, encoding, errors)
-        if lines is None:
-            lines = _native_tail(file_path, n, encoding, errors)
-        if lines is not None:
-            return lines
+        read = tail_bytes(file_path, n)
+        if read is not None:
+            data, flags = read
+            if flags & TAIL_EMPTY_FILE:
+                return []
+            return decode_tail(data, encoding, errors, flags & TAIL_PLAIN != 0)
     else:
         pure.check_tail_args(file_path, n, chunk_size)
         if n == 0:
             return []
-    # Not a regular file, a file that shrank while read, or odd argument types.
+    # A file that shrank while read, a device, a NUL in the path, or odd argument types.
     _fallbacks.record('read_last_n_lines')
     return pure.read_last_n_lines(file_path, n, chunk_size, encoding, errors)
 
 
-def _one_call_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
-    """The lines, read by one library call, or None when anything went wrong: _native_tail
-    then serves the call and raises exactly what Python's own calls would."""
-    read = tail_bytes(file_path, n)
-    if read is None:
-        return None
-    data, flags = read
-    if flags & TAIL_EMPTY_FILE:
-        return []
-    return decode_tail(data, encoding, errors, flags & TAIL_PLAIN != 0)
-
-
 def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
     """The tail's bytes and flags (TAIL_EMPTY_FILE, TAIL_PLAIN): the part of a call that runs
-    without the GIL (the library, os.pread). None when anything went wrong; `n` <= INT_MAX."""
+    without the GIL (the library, os.pread). Raises what SkyPilot's reads raise; None when
+    Python must serve the call. `n` >= 1."""
     try:
         # os.fsencode's own steps for a str, inline: a short tail is 10 us all told.
         raw = (file_path.encode(_FS_ENCODING, _FS_ERRORS) if type(file_path) is str else
                os.fsencode(file_path))
-    except TypeError:  # a PathLike that gives neither str nor bytes: os.open decides
+    except TypeError:  # a PathLike that gives neither str nor bytes: Python's open() decides
         return None
-    out, info = _tail_buffers()
-    if len(raw) > _native.INT_MAX or _read_tail(raw, len(raw), n, out, _TAIL_BUFFER_SIZE,
-                                                info) != OK:
+    if len(raw) > _native.INT_MAX:
         return None
-    # Indexing the ctypes array: unpacking it iterates, three times slower.
-    length, flags, fd = info[0], info[1], info[2]
-    if fd < 0:
-        start = info[3]  # where in `out` the scan put the tail
-        return out[start:start + length], flags
     try:
-        data = _pread_all(fd, length, info[3])
-    except OSError as e:
-        raise pure.tail_read_error(n, file_path, e) from e
-    finally:
-        os.close(fd)
-    return None if data is None else (data, TAIL_PLAIN if _is_plain(data) else 0)
+        out, state = _free_calls.pop()
+    except IndexError:
+        out, state = create_string_buffer(_TAIL_BUFFER_SIZE), State()
+    state[TAIL_N] = n if n <= _I64_MAX else _I64_MAX
+    # From here `state` owns any descriptor the library leaves open: if anything interrupts
+    # this call, the state array's finalizer releases it.
+    status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
+    while status == MORE:  # a long scan, in bounded steps: Ctrl-C gets through between them
+        status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
+    if status != OK:  # nothing is left open: the buffer and state can serve again
+        _give_back(out, state)
+        if status == ERR_OS:
+            _raise_tail_error(file_path, n, state[STATE_ERRNO], state[STATE_FLAGS])
+        return None
+    start, length = state[TAIL_START], state[TAIL_LEN]
+    if not state[STATE_FD]:
+        data, flags = out[start:start + length], state[STATE_FLAGS]
+    else:
+        try:
+            data = _pread_all(state.descriptor(), length, start)
+        except OSError as e:
+            raise pure.tail_read_error(n, file_path, e) from e
+        finally:
+            state.release()
+        if data is None:
+            return None
+        flags = TAIL_PLAIN if _is_plain(data) else 0
+    _give_back(out, state)
+    return data, flags
+
+
+def _give_back(out, state: State) -> None:
+    if len(_free_calls) < _POOL_KEEP:
+        _free_calls.append((out, state))
+
+
+def _raise_tail_error(file_path, n: int, errno: int, flags: int) -> None:
+    """Raises what SkyPilot raises for the library's ERR_OS: an open() error names the file
+    (once SkyPilot's existence check has passed), a seek or read error does not."""
+    if flags & TAIL_ERROR_UNNAMED:
+        error = _os_error(errno)
+    else:
+        assert os.path.exists(file_path), f'File not found: {file_path}'
+        error = _os_error(errno, os.fspath(file_path))
+    raise pure.tail_read_error(n, file_path, error) from error
 
 
 def _pread_all(fd: int, length: int, start: int) -> Optional[bytes]:
     """The `length` bytes at `start`, or None when the file shrank since the scan."""
-    data = os.pread(fd, length, start) if length else b''
-    return data if len(data) == length else None
+    data = os.pread(fd, min(length, _PREAD_PART), start) if length else b''
+    if len(data) == length:
+        return data
+    parts = [data]
+    done = len(data)
+    while done < length:
+        part = os.pread(fd, min(length - done, _PREAD_PART), start + done)
+        if not part:
+            return None
+        parts.append(part)
+        done += len(part)
+    return b''.join(parts)
 
 
 def _is_plain(data: bytes) -> bool:
@@ -153,48 +181,18 @@ def _is_plain(data: bytes) -> bool:
     return len(data) <= _native.INT_MAX and _text_flags(data, len(data)) == TAIL_PLAIN
 
 
-def _native_tail(file_path, n: int, encoding: str, errors: str) -> Optional[List[str]]:
-    """The lines, or None when Python must serve the call. Python owns the descriptor:
-    os.open and os.pread raise exactly the OSErrors SkyPilot's open() and read() would."""
-    try:
-        fd = os.open(file_path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        assert os.path.exists(file_path), f'File not found: {file_path}'
-        raise pure.tail_read_error(n, file_path, e) from e
-    except ValueError:  # a NUL byte: os.path.exists says False, so SkyPilot asserts
-        assert os.path.exists(file_path), f'File not found: {file_path}'
-        raise
-    try:
-        start, end, flags, errno = c_uint64(), c_uint64(), c_uint32(), c_int()
-        status = _tail_range(fd, min(n, _U64_MAX), byref(start), byref(end), byref(flags),
-                             byref(errno))
-        if status == OK:
-            if flags.value & TAIL_EMPTY_FILE:
-                return []
-            data = _pread_all(fd, end.value - start.value, start.value)
-        elif status == ERR_OS:
-            named = not flags.value & TAIL_ERROR_UNNAMED
-            raise _os_error(errno.value, os.fspath(file_path) if named else None)
-        else:
-            return None
-    except OSError as e:
-        raise pure.tail_read_error(n, file_path, e) from e
-    finally:
-        os.close(fd)
-    return None if data is None else decode_tail(data, encoding, errors, _is_plain(data))
-
-
 def estimate_fd_for_directory(path: str) -> int:
     """Five descriptors per entry directly in `path` (SkyPilot's rsync heuristic)."""
     if isinstance(path, (str, bytes, os.PathLike)):
         raw = os.fsencode(path)
-        if b'\0' not in raw:
-            count = c_uint64()
-            errno = c_int()
-            status = _count_entries(raw, len(raw), byref(count), byref(errno))
+        if b'\0' not in raw and len(raw) <= _native.INT_MAX:
+            state = State()
+            status = _count_entries(raw, len(raw), state)
+            while status == MORE:  # a huge directory, in bounded steps (see tail_bytes)
+                status = _count_entries(raw, len(raw), state)
             if status == OK:
-                return 5 * count.value
+                return 5 * state[DIR_COUNT]
             if status == ERR_OS:
-                raise _os_error(errno.value, path)
+                raise _os_error(state[STATE_ERRNO], path)
     _fallbacks.record('estimate_fd_for_directory')
     return pure.estimate_fd_for_directory(path)

@@ -1,0 +1,165 @@
+"""Calls that overlap on one thread, and calls cut short: what every long-lived SkyPilot process
+meets. A Python signal handler runs between bytecodes, so it can call skyutils while the main
+thread is between a library call and the copying of its results; Ctrl-C (KeyboardInterrupt)
+can arrive at any bytecode. Neither may change an answer or leave a descriptor open.
+
+Seeded and repeatable (SKYUTILS_SEED picks the seed); SKYUTILS_LONG=1 runs each for minutes.
+"""
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from conftest import BACKENDS
+
+LONG = os.environ.get('SKYUTILS_LONG') == '1'
+SECONDS = 120 if LONG else 2.5
+SEED = int(os.environ.get('SKYUTILS_SEED', '20261201'))
+pytestmark = [
+    pytest.mark.skipif(not hasattr(signal, 'setitimer'), reason='needs setitimer'),
+    # An interrupt may land in a finalizer (of a state array with nothing to release);
+    # CPython reports that as "Exception ignored", which is what these tests provoke.
+    pytest.mark.filterwarnings('ignore::pytest.PytestUnraisableExceptionWarning'),
+]
+
+
+@pytest.fixture(scope='module')
+def logs(tmp_path_factory):
+    """A.log (long: its tails go beyond the library's buffer) and B.log, a directory, and
+    the answers Python's twins give for them."""
+    root = tmp_path_factory.mktemp('reentry')
+    a, b, directory = root / 'A.log', root / 'B.log', root / 'dir'
+    a.write_bytes(b''.join(b'A line %06d of the outer call\n' % i for i in range(60_000)))
+    b.write_bytes(b''.join(b'B line %d\n' % i for i in range(50)))
+    directory.mkdir()
+    for i in range(40):
+        (directory / f'f{i}').write_bytes(b'')
+    return str(a), str(b), str(directory)
+
+
+def twelve_calls(impl, log, directory):
+    """A call of each of the twelve functions, with the pure twin's answer (find_free_port and
+    hash_file by property: their answers are not fixed values)."""
+    pure = BACKENDS['python']
+    calls = [
+        ('read_last_n_lines', (log, 2)), ('read_last_n_lines', (log, 5000)),
+        ('estimate_fd_for_directory', (directory,)),
+        ('get_max_workers_for_file_mounts', ({'/r': directory},)),
+        ('get_cpu_count', ()), ('get_mem_size_gb', ()), ('get_parallel_threads', ('aws',)),
+        ('is_process_alive', (os.getpid(),)), ('is_process_alive', (2**31 - 2,)),
+        ('base36_encode', ('d41d8cd98f00b204e9800998ecf8427e',)), ('base36_encode', ('f' * 90,)),
+        ('format_float', (1234.5678, 2)), ('truncate_long_string', ('word ' * 40, 20)),
+    ]
+    checked = [(getattr(impl, name), args, getattr(pure, name)(*args)) for name, args in calls]
+    checked.append((lambda: impl.find_free_port(40000) >= 40000, (), True))
+    checked.append((lambda: impl.hash_file(log, 'md5').hexdigest(), (),
+                    pure.hash_file(log, 'md5').hexdigest()))
+    return checked
+
+
+class Alarm:
+    """SIGALRM at seeded random intervals, with `handler` as its Python handler."""
+
+    def __init__(self, handler, rng, low=50e-6, high=400e-6):
+        self.handler, self.rng, self.low, self.high = handler, rng, low, high
+
+    def rearm(self):
+        signal.setitimer(signal.ITIMER_REAL, self.rng.uniform(self.low, self.high))
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGALRM, self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        # Stop the timer, then let a last pending alarm reach our handler before the default
+        # action (which would end the process) is back.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        if hasattr(signal, 'sigtimedwait'):
+            while signal.sigtimedwait({signal.SIGALRM}, 0) is not None:
+                pass
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+        signal.signal(signal.SIGALRM, self.previous)
+
+
+def open_descriptors():
+    return len(os.listdir('/proc/self/fd'))
+
+
+@pytest.mark.parametrize('tail_lines', [3, 40_000])  # in the library's buffer / beyond it
+def test_a_handler_calling_all_twelve_changes_no_answer(impl, logs, tail_lines):
+    """The outer call reads A.log; a SIGALRM handler, many times a call, calls all twelve
+    functions (B.log among them) and holds a file object of its own across its calls."""
+    a, b, directory = logs
+    rng = random.Random(SEED + tail_lines)
+    inner = twelve_calls(impl, b, directory)
+    expected = BACKENDS['python'].read_last_n_lines(a, tail_lines)
+    wrong, handled = [], [0]
+
+    def handler(signum, frame):
+        with open(b, 'rb') as own:  # a file object of the handler's, used across its calls
+            for function, args, want in rng.sample(inner, len(inner)):
+                got = function(*args)
+                if got != want:
+                    wrong.append(('in the handler', args, got, want))
+            if own.read(6) != b'B line':
+                wrong.append('the handler lost its own descriptor')
+        handled[0] += 1
+        alarm.rearm()
+
+    with Alarm(handler, rng) as alarm:
+        deadline = time.monotonic() + SECONDS
+        calls = 0
+        alarm.rearm()
+        while time.monotonic() < deadline:
+            got = impl.read_last_n_lines(a, tail_lines)
+            calls += 1
+            if got != expected:
+                wrong.append(('outer', len(got), got[:1], got[-1:]))
+                break
+    assert wrong == []
+    assert handled[0] >= 50, (handled[0], calls)  # the handler really ran, between calls and in them
+
+
+INTERRUPTIBLE = {
+    'read_last_n_lines': lambda impl, a, d: impl.read_last_n_lines(a, 40_000),
+    'estimate_fd_for_directory': lambda impl, a, d: impl.estimate_fd_for_directory(d),
+    'get_cpu_count': lambda impl, a, d: impl.get_cpu_count(),
+    'base36_encode': lambda impl, a, d: impl.base36_encode('f' * 64),
+}
+
+
+class Interrupt(BaseException):
+    """Any exception, not only KeyboardInterrupt: raised by a handler mid-call."""
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='needs /proc/self/fd')
+@pytest.mark.parametrize('name', sorted(INTERRUPTIBLE))
+def test_interrupts_leak_no_descriptor(impl, logs, name):
+    """KeyboardInterrupt (or another exception) at a seeded random point of every call."""
+    a, b, directory = logs
+    call = INTERRUPTIBLE[name]
+    rng = random.Random(SEED)
+    exceptions = [KeyboardInterrupt, Interrupt]
+
+    def handler(signum, frame):
+        raise rng.choice(exceptions)()
+
+    call(impl, a, directory)  # warm up: lazily created objects are not leaks
+    before = open_descriptors()
+    interrupted = finished = 0
+    deadline = time.monotonic() + SECONDS
+    # The alarm comes 20-300 us into a call: the long tail takes 1-3 ms, the others 2-50 us.
+    with Alarm(handler, rng, 20e-6, 300e-6) as alarm:
+        while time.monotonic() < deadline or not interrupted:
+            try:
+                alarm.rearm()
+                call(impl, a, directory)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                finished += 1
+            except (KeyboardInterrupt, Interrupt):
+                interrupted += 1
+    assert open_descriptors() == before, (interrupted, finished)
+    assert interrupted > 0
