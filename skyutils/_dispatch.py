@@ -74,7 +74,7 @@ def backend_info() -> Dict[str, Any]:
     return {
         'backend': backends.pop() if len(backends) == 1 else 'mixed',
         'version': __version__,
-        'use_rust': _native.native_allowed(),
+        'use_rust': _native.ALLOWED,  # as read at import, when the backends were chosen
         'library': {
             'loaded': _native.LIB is not None,
             'path': _native.LIB_PATH,

@@ -34,6 +34,7 @@ DIR_COUNT = 3
 TAIL_EMPTY_FILE = 1
 TAIL_ERROR_UNNAMED = 2
 TAIL_PLAIN = 4
+TAIL_NOT_SEEKABLE = 8
 FLOOR_CPU_COUNT = 1
 FLOOR_MEMORY = 2
 FLOOR_PROCESS = 3
@@ -165,7 +166,7 @@ def load_from(path: str) -> LoadResult:
 def load() -> LoadResult:
     """The package's own library, unless disabled or absent; warns once when it is broken."""
     _warn_unknown_switch()
-    if not native_allowed():
+    if not ALLOWED:
         value = os.environ.get(USE_RUST_ENV, '').strip()
         return LoadResult(None, f'{USE_RUST_ENV}={value} forces the pure-Python backend')
     archive = _zip_archive()
@@ -197,5 +198,7 @@ def _zip_holds_library() -> bool:
     return True
 
 
+# Read once, at import: changing SKYPILOT_USE_RUST later changes nothing in this process.
+ALLOWED = native_allowed()
 LOADED = load()
 LIB = LOADED.lib

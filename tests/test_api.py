@@ -49,3 +49,13 @@ def test_backend_info_is_a_copy():
 
 def test_dispatch_covers_every_function():
     assert set(_dispatch.FUNCTION_NAMES) == TWELVE
+
+
+def test_the_switch_is_read_at_import(monkeypatch):
+    """backend_info() reports the switch as the import read it, which is what chose the
+    backends; setting it afterwards changes neither."""
+    before = skyutils.backend_info()
+    monkeypatch.setenv('SKYPILOT_USE_RUST', '1' if not before['use_rust'] else '0')
+    after = skyutils.backend_info()
+    assert after['use_rust'] == before['use_rust']
+    assert after['functions'] == before['functions']

@@ -2,11 +2,14 @@
 backends; fork, threads and long runs leave the library working and nothing leaked.
 
 Short by default; SKYUTILS_LONG=1 runs the long versions (a minute of threads, 10^5 calls)."""
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -282,3 +285,248 @@ def test_memory_stays_flat(files, impl):
     for _ in range(rounds):
         round_()
     assert resident_bytes() - before < 4 * 1024 * 1024
+
+
+# --- Special files, interrupts, many threads, odd processes (issue 11) ---------------------
+
+def in_thread(call, timeout: float):
+    """call() in a thread: (finished, what it returned or raised), waiting `timeout` s."""
+    result = []
+
+    def run():
+        try:
+            result.append(('ok', call()))
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            result.append(('raises', type(e), str(e)))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return (not thread.is_alive(), result[0] if result else None, thread)
+
+
+def late_writer(fifo: str, delay: float, data: bytes = b'one line\n', patience: float = 3.0):
+    """A writer that comes `delay` s late, writes `data` and closes. It waits for a reader at
+    most `patience` s (a non-blocking open fails with ENXIO until one is there)."""
+    def run():
+        time.sleep(delay)
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass  # EPIPE: the reader has gone already
+            finally:
+                os.close(fd)
+            return
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@needs_native
+@pytest.mark.parametrize('writer_delay', [None, 0.3])
+def test_a_fifo_tail_fails_at_once_as_python_does_once_a_writer_comes(tmp_path, writer_delay):
+    """SkyPilot's open() waits for a writer, then its seek fails (not seekable): RuntimeError. The
+    native path gives that RuntimeError at once, with or without a writer, ten times in a row,
+    opening the FIFO once (a second open would wait, or take a writer's line)."""
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)
+    expected = ('raises', RuntimeError,
+                f'Failed to read last 1 lines from {fifo}: File or stream is not seekable.')
+    for _ in range(10):
+        writer = late_writer(fifo, writer_delay, patience=1.0) if writer_delay else None
+        started = time.monotonic()
+        done, got, thread = in_thread(lambda: BACKENDS['native'].read_last_n_lines(fifo, 1), 5)
+        if not done:  # give the blocked call a writer, so that the run can go on
+            late_writer(fifo, 0).join()
+            thread.join(5)
+        assert done, 'the native path waited on the FIFO'
+        assert time.monotonic() - started < 1.0
+        assert got == expected
+        if writer:
+            writer.join()
+    # Python's own path, once its writer has come, fails the same way.
+    late_writer(fifo, 0.3)
+    done, got, _ = in_thread(lambda: BACKENDS['python'].read_last_n_lines(fifo, 1), 10)
+    assert done and got == expected
+
+
+def interrupted_child(setup: str, call: str, tmp_path, env=None, limit_memory=False):
+    """Runs `call` in a fresh interpreter, sends SIGINT 0.3 s into it, and returns the child's
+    last line and the seconds from SIGINT to its exit ('interrupted' when KeyboardInterrupt
+    reached Python)."""
+    code = '\n'.join([
+        'import os, resource, sys, skyutils',
+        # A call that was not interrupted must not then fill this machine's memory.
+        'resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))' if limit_memory else '',
+        setup,
+        'print("ready", flush=True)',
+        'try:',
+        f'    {call}',
+        'except KeyboardInterrupt:',
+        '    print("interrupted", flush=True)',
+        'else:',
+        '    print("finished", flush=True)',
+    ])
+    child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True,
+                             cwd=str(tmp_path), env=dict(os.environ, **(env or {})))
+    try:
+        assert child.stdout.readline().strip() == 'ready'
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            return 'never', 15.0
+        return child.stdout.read().strip().splitlines()[-1:] or [''], time.monotonic() - sent
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()
+
+
+
+@needs_native
+@pytest.mark.parametrize('case', ['base36_encode', 'read_last_n_lines', 'get_cpu_count'])
+def test_ctrl_c_reaches_python_within_a_second(tmp_path, case):
+    """Ctrl-C during the longest call each function can make: it arrives within a second.
+    The tail scans 16 GiB of a sparse file with no line break; the cgroup file is a FIFO
+    that no writer opens (Python's own open waits for one, interruptibly)."""
+    env = {}
+    if case == 'base36_encode':
+        setup, call = '', 'skyutils.base36_encode("f" * 10**6)'
+    elif case == 'read_last_n_lines':
+        with open(tmp_path / 'sparse.log', 'wb') as f:
+            f.truncate(16 << 30)
+        setup, call = '', 'skyutils.read_last_n_lines("sparse.log", 1)'
+    else:
+        cgroup = tmp_path / 'cgroup'
+        cgroup.mkdir()
+        (cgroup / 'cgroup.controllers').write_text('cpu memory\n')
+        os.mkfifo(cgroup / 'cpu.max')
+        env['SKYUTILS_CGROUP_ROOT'] = str(cgroup)
+        setup, call = '', 'skyutils.get_cpu_count()'
+    last, seconds = interrupted_child(setup, call, tmp_path, env, limit_memory=True)
+    print(f'\nCtrl-C, {case}: {last}, {seconds:.3f} s after SIGINT')
+    assert last == ['interrupted'] and seconds < 1.0, (last, seconds)
+
+
+@needs_native
+def test_a_cgroup_fifo_gets_python_s_answer(cgroup_tree, clean_env):
+    """A FIFO at cpu.max whose writer comes late: the library does not open it for reading
+    (that would block where Ctrl-C cannot reach, or take the writer's line); Python reads it
+    as SkyPilot does, and both backends give the same answer."""
+    cgroup_tree.v2(memory_max='max\n')
+    fifo = os.path.join(cgroup_tree.root, 'cpu.max')
+    os.mkfifo(fifo)
+    answers = {}
+    for name in ('python', 'native'):
+        late_writer(fifo, 0.3, b'50000 100000\n')
+        done, answers[name], _ = in_thread(BACKENDS[name].get_cpu_count, 10)
+        assert done
+    assert answers['native'] == answers['python'] == ('ok', 0)
+
+
+def thread_memory(tmp_path, lines: int, use_rust: str):
+    """Resident memory of a process whose 1000 threads each read a tail of `lines` lines:
+    with the threads alive after their call, and after they have exited (bytes over the
+    process before them)."""
+    log = tmp_path / 'log'
+    if not log.exists():
+        log.write_bytes(b''.join(b'2026-12-01 INFO worker %06d finished its step\n' % i
+                                 for i in range(20_000)))
+    code = textwrap.dedent('''
+        import json, os, sys, threading, skyutils
+        def rss():
+            with open('/proc/self/statm') as f:
+                return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+        log, n = sys.argv[1], int(sys.argv[2])
+        skyutils.read_last_n_lines(log, n)
+        before = rss()
+        called, release = threading.Barrier(1001), threading.Event()
+        def work():
+            skyutils.read_last_n_lines(log, n)
+            called.wait()
+            release.wait()
+        threads = [threading.Thread(target=work) for _ in range(1000)]
+        for thread in threads:
+            thread.start()
+        called.wait()
+        alive = rss() - before
+        release.set()
+        for thread in threads:
+            thread.join()
+        print(json.dumps({'alive': alive, 'after': rss() - before,
+                          'backend': skyutils.backend_info()['functions']['read_last_n_lines']
+                          ['backend']}))
+    ''')
+    done = subprocess.run([sys.executable, '-c', code, str(log), str(lines)],
+                          env=dict(os.environ, SKYPILOT_USE_RUST=use_rust), capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+@needs_native
+@pytest.mark.skipif(not os.path.isfile('/proc/self/statm'), reason='needs /proc/self/statm')
+@pytest.mark.parametrize('lines', [3, 5000])  # in the library's buffer / read from the file
+def test_a_thousand_threads_keep_no_memory_of_their_calls(tmp_path, lines):
+    """A thread that called skyutils keeps at most 16 KiB more than on the pure path, and
+    nothing once it has exited."""
+    pure = thread_memory(tmp_path, lines, '0')
+    native = thread_memory(tmp_path, lines, '1')
+    assert (pure['backend'], native['backend']) == ('python', 'native')
+    mib = 1 << 20
+    print(f'\n1000 threads, {lines} lines: alive +{native["alive"] / mib:.1f} MiB native, '
+          f'+{pure["alive"] / mib:.1f} MiB pure; after exit +{native["after"] / mib:.1f} / '
+          f'+{pure["after"] / mib:.1f} MiB')
+    assert native['alive'] - pure['alive'] <= 1000 * 16 * 1024, (native, pure)
+    assert native['after'] - pure['after'] <= 2 * 1024 * 1024, (native, pure)
+
+
+def test_a_zombie_leader_is_not_alive(impl):
+    """A process whose main thread has exited while another thread runs on: /proc shows its
+    leader as a zombie ('Z'), psutil says zombie, and so is_process_alive says False."""
+    psutil = pytest.importorskip('psutil')
+    code = ('import ctypes, threading, time\n'
+            'threading.Thread(target=time.sleep, args=(60,)).start()\n'
+            'print("ready", flush=True)\n'
+            'ctypes.CDLL(None).pthread_exit(None)\n')
+    child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == 'ready'
+        deadline = time.monotonic() + 10
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, 'the leader never became a zombie'
+            time.sleep(0.01)
+        assert len(os.listdir(f'/proc/{child.pid}/task')) >= 1  # its other thread runs on
+        assert impl.is_process_alive(child.pid) is False
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+@needs_native
+def test_a_tail_over_2_gib_is_read_once(tmp_path):
+    """os.pread reads at most 0x7ffff000 bytes a call: a longer tail is read in parts, not
+    taken for a file that shrank (which would read it all again in Python)."""
+    from skyutils import _fallbacks
+    path = tmp_path / 'big.log'
+    size = (2 << 30) + (16 << 20)
+    with open(path, 'wb') as f:
+        f.write(b'head\n')
+        f.seek(size - 1)
+        f.write(b'x')  # one line of NULs (a hole) ending in 'x', longer than 2 GiB
+    before = _fallbacks.counts['read_last_n_lines']
+    lines = BACKENDS['native'].read_last_n_lines(str(path), 1)
+    assert _fallbacks.counts['read_last_n_lines'] == before
+    assert len(lines) == 1 and len(lines[0]) == size - 5
+    assert lines[0].endswith('\0x') and lines[0].count('\0') == size - 6

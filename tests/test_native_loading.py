@@ -37,6 +37,7 @@ CHILD = textwrap.dedent('''
         'backend': info['backend'],
         'loaded': info['library']['loaded'],
         'reason': info['library']['reason'],
+        'use_rust': info['use_rust'],
         'native': sorted(n for n, c in info['functions'].items() if c['backend'] == 'native'),
         'results': [skyutils.base36_encode('ff'), skyutils.read_last_n_lines(log, 2),
                     skyutils.estimate_fd_for_directory(sys.argv[1]),
@@ -236,3 +237,51 @@ def test_deferred_calls_are_counted():
     info = skyutils.backend_info()['functions']['base36_encode']
     assert info['fallbacks'] == before + 2
     assert info['backend'] == 'native'
+
+
+@needs_library
+@pytest.mark.parametrize('value', ['0', 'false', 'FALSE', ' no ', 'Off', ' 0\n'])
+def test_every_spelling_of_off_forces_python(package_copy, tmp_path, value):
+    got = run_child(package_copy, tmp_path, SKYPILOT_USE_RUST=value)
+    assert (got['backend'], got['loaded'], got['use_rust']) == ('python', False, False)
+    assert got['warnings'] == []
+    assert f'SKYPILOT_USE_RUST={value.strip()} forces the pure-Python backend' == got['reason']
+    assert got['results'] == GOOD_RESULTS
+
+
+@needs_library
+@pytest.mark.parametrize('value', [None, '', '1', 'true', ' Yes ', 'ON'])
+def test_every_spelling_of_on_allows_native(package_copy, tmp_path, value):
+    env = {} if value is None else {'SKYPILOT_USE_RUST': value}
+    got = run_child(package_copy, tmp_path, **env)
+    assert (got['backend'], got['loaded'], got['use_rust']) == ('mixed', True, True)
+    assert got['warnings'] == []
+
+
+@needs_library
+def test_an_unknown_switch_value_warns_once_and_allows_native(package_copy, tmp_path):
+    got = run_child(package_copy, tmp_path, SKYPILOT_USE_RUST='flase')
+    assert (got['backend'], got['loaded'], got['use_rust']) == ('mixed', True, True)
+    assert len(got['warnings']) == 1 and "'flase'" in got['warnings'][0]
+
+
+@needs_library
+def test_a_zip_archive_gives_the_true_reason(package_copy, tmp_path):
+    """zipimport can import the package from a zip; the dynamic loader cannot map a library
+    from inside one. The reason says so, once, and Python serves every function."""
+    archive = tmp_path / 'skyutils.zip'
+    shutil.make_archive(str(archive)[:-len('.zip')], 'zip', str(package_copy))
+    got = run_child(archive, tmp_path)
+    assert got['reason'].startswith(f'cannot load a library from a zip archive ({archive})')
+    assert len(got['warnings']) == 1 and 'zip archive' in got['warnings'][0]
+    assert (got['backend'], got['loaded']) == ('python', False)
+    assert got['results'] == GOOD_RESULTS
+
+
+def test_a_zip_archive_without_a_library_is_python_only(package_copy, tmp_path):
+    shutil.rmtree(package_copy / 'skyutils' / '_lib', ignore_errors=True)
+    archive = tmp_path / 'pure.zip'
+    shutil.make_archive(str(archive)[:-len('.zip')], 'zip', str(package_copy))
+    got = run_child(archive, tmp_path)
+    assert got['reason'] == 'Python-only install: this build has no native library'
+    assert got['warnings'] == []

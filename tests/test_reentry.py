@@ -118,7 +118,9 @@ def test_a_handler_calling_all_twelve_changes_no_answer(impl, logs, tail_lines):
             calls += 1
             if got != expected:
                 wrong.append(('outer', len(got), got[:1], got[-1:]))
-                break
+    backend = 'python' if impl is BACKENDS['python'] else 'native'
+    print(f'\nre-entry, {backend}, n={tail_lines}: {calls} calls, {handled[0]} handler runs, '
+          f'{len(wrong)} wrong answers')
     assert wrong == []
     assert handled[0] >= 50, (handled[0], calls)  # the handler really ran, between calls and in them
 
@@ -161,5 +163,8 @@ def test_interrupts_leak_no_descriptor(impl, logs, name):
                 finished += 1
             except (KeyboardInterrupt, Interrupt):
                 interrupted += 1
+    backend = 'python' if impl is BACKENDS['python'] else 'native'
+    print(f'\ninterrupts, {backend}, {name}: {interrupted} interrupted, {finished} finished, '
+          f'{open_descriptors() - before} descriptors left open')
     assert open_descriptors() == before, (interrupted, finished)
     assert interrupted > 0

@@ -43,6 +43,7 @@
 #define SKYUTILS_TAIL_EMPTY_FILE 1u    /* the file is empty */
 #define SKYUTILS_TAIL_ERROR_UNNAMED 2u /* with ERR_OS: a seek/read error (Python names no file) */
 #define SKYUTILS_TAIL_PLAIN 4u         /* ASCII with no line break but '\n' */
+#define SKYUTILS_TAIL_NOT_SEEKABLE 8u  /* with ERR_OS: the file cannot seek at all (a FIFO) */
 
 uint32_t skyutils_abi_version(void);
 const char *skyutils_version(void); /* static, never freed */

@@ -24,155 +24,85 @@ pub fn alive_from_status(status: &[u8], pid: i64) -> Option<bool> {
 }
 
 /// Some(answer), or None when Python must decide (an unexpected error or format).
+///
+/// pidfd_open() answers cheaply for a pid that is no process (ESRCH) and refuses a thread that
+/// does not lead its group (EINVAL: /proc/<pid>/status, whose Tgid psutil compares). A group
+/// leader is then alive unless /proc shows it as a zombie ('Z'), as psutil's status() reads
+/// it: a whole process that has exited, or a leader thread that has exited while the others
+/// run on. The pidfd cannot tell the second (the kernel keeps a leader's pidfd unreadable
+/// until its whole group has exited), so the leader's state is read, as psutil does.
 #[cfg(target_os = "linux")]
 fn process_alive(pid: i64) -> Option<bool> {
-    match thread_pidfd_alive(pid) {
-        Ok(answer) => answer,
-        // A kernel before 6.9: the process's pidfd, and /proc for a zombie leader.
-        Err(()) => match pidfd_alive(pid) {
-            Some(true) => status_alive(pid),
-            answer => answer.or_else(|| status_alive(pid)),
-        },
-    }
-}
-
-/// pidfd_open(2)'s flag for a pidfd of one thread (Linux 6.9); the kernel's value is O_EXCL.
-#[cfg(target_os = "linux")]
-const PIDFD_THREAD: c_int = libc::O_EXCL;
-
-/// ioctl(PIDFD_GET_INFO) (Linux 6.13): _IOWR(0xFF, 11, struct pidfd_info), whose first version
-/// is 64 bytes: mask, cgroupid, then pid, tgid, ... as u32.
-#[cfg(target_os = "linux")]
-const PIDFD_GET_INFO: libc::c_ulong = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
-/// The mask bit that asks for pid and tgid.
-#[cfg(target_os = "linux")]
-const PIDFD_INFO_PID: u64 = 1;
-
-#[cfg(target_os = "linux")]
-#[repr(C)]
-#[derive(Default)]
-struct PidfdInfo {
-    mask: u64,
-    cgroupid: u64,
-    pid: u32,
-    tgid: u32,
-    rest: [u32; 10],
-}
-
-/// An open pidfd, closed on drop.
-#[cfg(target_os = "linux")]
-struct Pidfd(c_int);
-
-#[cfg(target_os = "linux")]
-impl Pidfd {
-    /// pidfd_open(pid, flags); Err(errno).
-    fn open(pid: i64, flags: c_int) -> Result<Pidfd, c_int> {
-        // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, flags) };
-        if fd < 0 {
-            return Err(ffi::last_errno());
-        }
-        Ok(Pidfd(fd as c_int))
-    }
-
-    /// Whether it polls readable (its thread or process has exited); None: poll failed.
-    fn exited(&self) -> Option<bool> {
-        let mut poll_fd = libc::pollfd {
-            fd: self.0,
-            events: libc::POLLIN,
-            revents: 0,
+    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return match ffi::last_errno() {
+            libc::ESRCH => Some(false),
+            _ => status_alive(pid), // EINVAL/ENOENT for thread ids, ENOSYS, EMFILE, EPERM
         };
-        // SAFETY: poll_fd is one valid pollfd; timeout 0 never blocks.
-        match unsafe { libc::poll(&mut poll_fd, 1, 0) } {
-            0 => Some(false),
-            1 if poll_fd.revents & libc::POLLIN != 0 => Some(true),
-            _ => None,
-        }
     }
-
-    /// The thread group id of its task, or None where the kernel has no PIDFD_GET_INFO.
-    fn tgid(&self) -> Option<u32> {
-        let mut info = PidfdInfo {
-            mask: PIDFD_INFO_PID,
-            ..PidfdInfo::default()
-        };
-        // SAFETY: info is a writable 64-byte pidfd_info, the size the request encodes.
-        let rc = unsafe { libc::ioctl(self.0, PIDFD_GET_INFO as _, &mut info) };
-        (rc == 0 && info.mask & PIDFD_INFO_PID != 0).then_some(info.tgid)
-    }
+    // SAFETY: fd is the pidfd opened above, closed exactly once.
+    unsafe { libc::close(fd as c_int) };
+    stat_alive(pid)
 }
 
+/// The state letter of /proc/<pid>/stat ("pid (comm) S ..."; comm may hold ')' and spaces,
+/// so the state follows the last ')'): Some(false) for a zombie or a pid gone since.
 #[cfg(target_os = "linux")]
-impl Drop for Pidfd {
-    fn drop(&mut self) {
-        // SAFETY: self.0 is a pidfd this struct opened and nothing else closes.
-        unsafe { libc::close(self.0) };
-    }
-}
-
-/// The cheap way (no procfs text), as psutil answers: a thread pidfd of `pid` polls readable
-/// once that thread has exited, which for a group leader is what /proc shows as a zombie ('Z'),
-/// whether the process is a zombie or its other threads still run. A live thread is a process
-/// only when it leads its group (psutil compares Tgid with the pid): PIDFD_GET_INFO gives the
-/// tgid, or else pidfd_open with flags 0 refuses other threads (EINVAL). Err: this kernel has
-/// no thread pidfds (before 6.9).
-#[cfg(target_os = "linux")]
-fn thread_pidfd_alive(pid: i64) -> Result<Option<bool>, ()> {
-    let thread = match Pidfd::open(pid, PIDFD_THREAD) {
-        Ok(thread) => thread,
-        Err(libc::ESRCH) => return Ok(Some(false)),
-        Err(libc::EINVAL) => return Err(()), // an unknown flag: pid > 0 is valid
-        Err(_) => return Ok(None),           // ENOSYS, EMFILE, EPERM: /proc decides
+fn stat_alive(pid: i64) -> Option<bool> {
+    let text = read_proc(&format!("/proc/{pid}/stat\0"))?;
+    let Some(text) = text else {
+        return Some(false);
     };
-    match thread.exited() {
-        Some(true) => return Ok(Some(false)),
-        None => return Ok(None),
-        Some(false) => {}
-    }
-    if let Some(tgid) = thread.tgid() {
-        return Ok(Some(i64::from(tgid) == pid));
-    }
-    Ok(match Pidfd::open(pid, 0) {
-        Ok(_) => Some(true),
-        Err(libc::EINVAL) | Err(libc::ESRCH) => Some(false), // another thread, or gone since
-        Err(_) => None,
-    })
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let state = *text.get(close + 2)?;
+    Some(state != b'Z')
 }
 
-/// The process's pidfd: ESRCH for a pid that is no process, EINVAL (None: ask /proc) for a
-/// thread that does not lead its group; readable once the whole process has exited.
+/// The first bytes (up to 1 KiB) of a procfs file: Some(None) when the process is gone
+/// (ENOENT, ESRCH), None for any other error. `path` ends in a NUL byte.
 #[cfg(target_os = "linux")]
-fn pidfd_alive(pid: i64) -> Option<bool> {
-    match Pidfd::open(pid, 0) {
-        Err(libc::ESRCH) => Some(false),
-        Err(_) => None, // EINVAL/ENOENT for thread ids, ENOSYS, EMFILE, EPERM: /proc decides.
-        Ok(process) => process.exited().map(|exited| !exited),
-    }
-}
-
-/// The State and Tgid lines of /proc/<pid>/status, as psutil reads them.
-#[cfg(target_os = "linux")]
-fn status_alive(pid: i64) -> Option<bool> {
-    use std::io::Read;
-    let mut file = match std::fs::File::open(format!("/proc/{pid}/status")) {
+fn read_proc(path: &str) -> Option<Option<Vec<u8>>> {
+    let c_path = std::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+    let gone = |errno| matches!(errno, libc::ENOENT | libc::ESRCH);
+    let file = match crate::files::fd::open(c_path, libc::O_RDONLY) {
         Ok(file) => file,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Some(false),
-        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Some(false),
+        Err(errno) if gone(errno) => return Some(None),
         Err(_) => return None,
     };
-    // State and Tgid are among the first lines; Name (at most 64 escaped bytes) precedes them.
-    let mut buf = [0u8; 1024];
+    let mut buf = vec![0u8; 1024];
     let mut filled = 0;
     while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(got) => filled += got,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Some(false),
-            Err(_) => return None,
+        // SAFETY: the descriptor is open and buf[filled..] is writable for its length.
+        let got = unsafe {
+            libc::read(
+                file.raw(),
+                buf[filled..].as_mut_ptr().cast(),
+                buf.len() - filled,
+            )
+        };
+        match got {
+            0 => break,
+            got if got > 0 => filled += got as usize,
+            _ => match ffi::last_errno() {
+                libc::EINTR => continue,
+                errno if gone(errno) => return Some(None),
+                _ => return None,
+            },
         }
     }
-    alive_from_status(&buf[..filled], pid)
+    buf.truncate(filled);
+    Some(Some(buf))
+}
+
+/// The State and Tgid lines of /proc/<pid>/status, as psutil reads them. State and Tgid are
+/// among the first lines; Name (at most 64 escaped bytes) precedes them.
+#[cfg(target_os = "linux")]
+fn status_alive(pid: i64) -> Option<bool> {
+    match read_proc(&format!("/proc/{pid}/status\0"))? {
+        Some(text) => alive_from_status(&text, pid),
+        None => Some(false),
+    }
 }
 
 #[cfg(target_os = "macos")]
@@ -321,6 +251,13 @@ mod tests {
         let thread = b"Name:\tx\nState:\tR (running)\nTgid:\t41\n";
         assert_eq!(alive_from_status(thread, 42), Some(false));
         assert_eq!(alive_from_status(b"Name:\tx\n", 42), None);
+    }
+
+    #[test]
+    fn stat_state_follows_the_last_paren() {
+        let pid = i64::from(std::process::id());
+        assert_eq!(stat_alive(pid), Some(true));
+        assert_eq!(stat_alive(i64::from(i32::MAX)), Some(false));
     }
 
     #[test]

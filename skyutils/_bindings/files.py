@@ -1,4 +1,5 @@
 """Native bindings of read_last_n_lines and estimate_fd_for_directory."""
+import io
 import os
 import sys
 from ctypes import create_string_buffer
@@ -7,8 +8,8 @@ from typing import List, Optional, Tuple
 from skyutils import _fallbacks, _native
 from skyutils._bindings.state import State
 from skyutils._native import (DIR_COUNT, ERR_OS, MORE, OK, STATE_ERRNO, STATE_FD, STATE_FLAGS,
-                              TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_LEN, TAIL_N, TAIL_PLAIN,
-                              TAIL_START)
+                              TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_LEN, TAIL_N,
+                              TAIL_NOT_SEEKABLE, TAIL_PLAIN, TAIL_START)
 from skyutils._pure import files as pure
 
 _read_tail = _native.direct('skyutils_read_tail')
@@ -152,7 +153,10 @@ def _give_back(out, state: State) -> None:
 def _raise_tail_error(file_path, n: int, errno: int, flags: int) -> None:
     """Raises what SkyPilot raises for the library's ERR_OS: an open() error names the file
     (once SkyPilot's existence check has passed), a seek or read error does not."""
-    if flags & TAIL_ERROR_UNNAMED:
+    if flags & TAIL_NOT_SEEKABLE:
+        # What SkyPilot's buffered reader raises before it tries to seek (errno is ESPIPE).
+        error = io.UnsupportedOperation('File or stream is not seekable.')
+    elif flags & TAIL_ERROR_UNNAMED:
         error = _os_error(errno)
     else:
         assert os.path.exists(file_path), f'File not found: {file_path}'

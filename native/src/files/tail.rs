@@ -15,6 +15,10 @@ pub const TAIL_EMPTY_FILE: u32 = 1;
 /// Flag with ERR_OS: an error of seeking or reading, which Python raises without a file name;
 /// without it, an error open() would raise, naming the file.
 pub const TAIL_ERROR_UNNAMED: u32 = 2;
+/// Flag with ERR_OS: the file cannot seek at all (a FIFO, a tty). SkyPilot's buffered reader
+/// asks `seekable()` (a seek to the current position) before it seeks, and raises
+/// io.UnsupportedOperation("File or stream is not seekable.") rather than the OS error.
+pub const TAIL_NOT_SEEKABLE: u32 = 8;
 /// Flag: the bytes are ASCII and hold no line break str.splitlines() knows but b'\n' (none
 /// of \r \x0b \x0c \x1c \x1d \x1e), so decoding them whole and splitting at line breaks gives
 /// SkyPilot's lines.
@@ -56,6 +60,8 @@ pub enum TailError {
     Open(c_int),
     /// errno of a failed seek or read (Python's error names no file).
     Os(c_int),
+    /// The file cannot seek at all: Python's io.UnsupportedOperation.
+    NotSeekable,
     /// Not a file this code reads, or it shrank while read: Python decides.
     Defer,
 }
@@ -220,11 +226,18 @@ pub fn open_tail(path: &CStr, n: u64) -> Result<Option<(Fd, Scan)>, TailError> {
         return Err(TailError::Open(libc::EISDIR));
     }
     // The size as SkyPilot's f.seek(0, SEEK_END) finds it: procfs files fail here (EINVAL)
-    // there too, where fstat would report a size of 0; FIFOs and ttys fail with ESPIPE.
+    // there too, where fstat would report a size of 0. FIFOs and ttys cannot seek at all,
+    // which Python finds first (seekable() seeks to the current position): asked only when
+    // the end could not be found, so the common path pays nothing for it.
     // SAFETY: the descriptor is open; lseek has no memory-safety preconditions.
     let size = unsafe { libc::lseek(file.raw(), 0, libc::SEEK_END) };
     if size < 0 {
-        return Err(TailError::Os(ffi::last_errno()));
+        let errno = ffi::last_errno();
+        // SAFETY: as above.
+        if unsafe { libc::lseek(file.raw(), 0, libc::SEEK_CUR) } < 0 {
+            return Err(TailError::NotSeekable);
+        }
+        return Err(TailError::Os(errno));
     }
     if size == 0 {
         return Ok(None); // empty files, and devices such as /dev/null
@@ -301,7 +314,8 @@ pub fn tail_step(
 /// is 0 (`state[STATE_FLAGS]`: TAIL_EMPTY_FILE, TAIL_PLAIN), else in the file open at descriptor
 /// `state[STATE_FD] - 1`, which the caller reads and then closes with skyutils_close_state.
 /// ERR_OS: errno in `state[STATE_ERRNO]`, TAIL_ERROR_UNNAMED in `state[STATE_FLAGS]` for an
-/// error of seeking or reading (Python's names no file). DEFER: not a file read here, or it
+/// error of seeking or reading (Python's names no file), with TAIL_NOT_SEEKABLE when the file
+/// cannot seek at all. DEFER: not a file read here, or it
 /// shrank while read. Any status but OK and MORE leaves no descriptor open.
 ///
 /// Only pointers and C ints, so ctypes calls it without argtypes (see _native.direct): for a
@@ -365,6 +379,9 @@ pub unsafe extern "C" fn skyutils_read_tail(
             }
             Err(TailError::Open(errno)) => return state.os_error(errno, 0),
             Err(TailError::Os(errno)) => return state.os_error(errno, TAIL_ERROR_UNNAMED),
+            Err(TailError::NotSeekable) => {
+                return state.os_error(libc::ESPIPE, TAIL_ERROR_UNNAMED | TAIL_NOT_SEEKABLE)
+            }
             Err(TailError::Defer) => return ffi::DEFER,
         };
         state.set(TAIL_START, start as i64);
@@ -562,10 +579,10 @@ mod tests {
         let c_fifo = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: c_fifo is NUL-terminated.
         assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
-        // No writer: a blocking open would hang here; the seek fails as SkyPilot's does.
+        // No writer: a blocking open would hang here; it cannot seek, as SkyPilot finds.
         assert_eq!(
             step(&c_fifo, 1, &mut [0u8; 8]).err(),
-            Some(TailError::Os(libc::ESPIPE))
+            Some(TailError::NotSeekable)
         );
         std::fs::remove_file(&fifo).unwrap();
         let dir = std::ffi::CString::new("/").unwrap();
