@@ -78,6 +78,19 @@ def _bench(args) -> int:
     return 0
 
 
+def _progress_line(what: str):
+    """A progress callback that redraws one line of stderr (a terminal's)."""
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f'\r{what}: [{"#" * filled}{"." * (width - filled)}] '
+                         f'{done}/{total} files')
+        if done == total:
+            sys.stderr.write('\n')
+        sys.stderr.flush()
+    return show
+
+
 def _migrate(args) -> int:
     from skyutils import migrate
     missing = [p for p in args.paths if not os.path.exists(p)]
@@ -85,13 +98,20 @@ def _migrate(args) -> int:
         print(f"skyutils migrate: no such file or directory: {', '.join(missing)}",
               file=sys.stderr)
         return 2
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        print(f'skyutils migrate: --jobs must be at least 1, not {jobs}', file=sys.stderr)
+        return 2
+    progress = _progress_line('migrate') if sys.stderr.isatty() else None
     try:
-        results = migrate.migrate_paths(args.paths)
+        results = migrate.migrate_paths(args.paths, jobs=jobs, progress=progress)
     except RuntimeError as e:  # libcst is not installed
         print(e, file=sys.stderr)
         return 2
+    # With --diff, stdout is the patch alone (`> m.patch`, then `patch -p0 < m.patch`).
+    report_to = sys.stderr if args.diff else sys.stdout
     for line in migrate.report(results):
-        print(line)
+        print(line, file=report_to)
     changed = [r for r in results if r.uses]
     if args.diff:
         for result in changed:
@@ -103,6 +123,22 @@ def _migrate(args) -> int:
     if any(r.error for r in results):
         return 1
     return 1 if args.check and changed else 0
+
+
+MIGRATE_DESCRIPTION = """\
+Finds every use of the ten SkyPilot functions skyutils serves (through
+sky.utils.common_utils and sky.utils.subprocess_utils, in every import style, and
+inside those SkyPilot modules themselves) and moves it to skyutils, keeping comments
+and formatting. Without a mode it lists the uses.
+
+examples:
+  skyutils migrate --check src/          exit 1 when something can move
+  skyutils migrate --diff src/ > m.patch  then: patch -p0 < m.patch
+  skyutils migrate --write -j 4 src/     rewrite in place with 4 workers
+
+exit codes: 0 done (or nothing to move), 1 something can move (--check) or a file
+could not be parsed, 2 a usage error.
+"""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -127,13 +163,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     bench.add_argument('--json', metavar='FILE', help='also write the full report as JSON')
     bench.add_argument('--html', metavar='FILE', help='also write an HTML report with a chart')
 
-    migrate = commands.add_parser('migrate', help="move code from SkyPilot's functions to "
-                                                  "skyutils' (needs skypilot-rust[migrate])")
+    migrate = commands.add_parser(
+        'migrate', help="move code from SkyPilot's functions to skyutils' "
+                        '(needs skypilot-rust[migrate])',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=MIGRATE_DESCRIPTION)
     migrate.add_argument('paths', nargs='+', metavar='PATH', help='files or directories')
     mode = migrate.add_mutually_exclusive_group()
     mode.add_argument('--check', action='store_true', help='exit 1 when something can move')
-    mode.add_argument('--diff', action='store_true', help='print a unified diff')
+    mode.add_argument('--diff', action='store_true',
+                      help='print a unified diff (apply it with patch -p0 or git apply -p0)')
     mode.add_argument('--write', action='store_true', help='rewrite the files in place')
+    migrate.add_argument('--jobs', '-j', type=int, metavar='N',
+                         help='worker processes for parsing (default: the CPUs)')
 
     args = parser.parse_args(argv)
     handlers = {'info': _info, 'check': _check, 'bench': _bench, 'migrate': _migrate}
