@@ -3,14 +3,22 @@
 Patching replaces SkyPilot's functions in `sky.utils.common_utils` and
 `sky.utils.subprocess_utils`, and in every imported `sky.*` module that copied one of them
 with `from ... import`, by the skyutils function of the same name; unpatching puts every
-original back. Nothing happens implicitly: importing skyutils never patches.
+original back. What is replaced is decided per function by what is installed, not by a
+version string: a function is replaced only when it is SkyPilot's own (not replaced at run
+time by someone else) and its body's fingerprint is one skyutils has verified (_verified.py).
+Everything is checked before anything is swapped. Nothing happens implicitly: importing
+skyutils never patches.
 """
+import inspect
+import os
 import sys
 import threading
-from typing import Callable, Dict, List, Tuple
+import warnings
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
-# SkyPilot releases the conformance suite has compared with skyutils.
-TESTED_VERSIONS = ('0.14.1',)
+# The distributions that install SkyPilot's `sky` package.
+DISTRIBUTIONS = ('skypilot', 'skypilot-nightly')
+REFERENCE = 'skypilot==0.14.1'
 _PATCHABLE = {
     'sky.utils.common_utils': (
         'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
@@ -18,63 +26,158 @@ _PATCHABLE = {
     'sky.utils.subprocess_utils': ('get_parallel_threads', 'get_max_workers_for_file_mounts'),
 }
 _lock = threading.Lock()
+_last_plan: list = []  # [the Plan of the patch in force], for status()
 # (module, attribute, original) for every replacement made, in order.
 _replaced: List[Tuple[object, str, Callable]] = []
 
 
-def _skypilot_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class Plan(NamedTuple):
+    """What a patch would do: the installed SkyPilot, and per function replace or why not."""
+    distribution: Optional[str]
+    version: Optional[str]
+    replace: Dict[str, Tuple[object, Callable]]  # 'module.function' -> (module, its function)
+    skipped: Dict[str, str]  # 'module.function' -> why it stays SkyPilot's
+
+
+def installed_skypilot() -> Tuple[Optional[str], Optional[str]]:
+    """(distribution, version) of the SkyPilot whose `sky` package this interpreter imports,
+    whatever the distribution is called; (None, None) when none is installed."""
+    from importlib import metadata
+    sky = sys.modules.get('sky')
+    sky_init = os.path.realpath(sky.__file__) if sky and getattr(sky, '__file__', None) else None
+    found = []
+    for name in DISTRIBUTIONS:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        provides = os.path.realpath(str(dist.locate_file('sky/__init__.py')))
+        if sky_init is None or provides == sky_init:
+            found.append((name, dist.version))
+    return found[0] if found else (None, None)
+
+
+def _own_function(module, name: str):
+    """The module's function `name` (unwrapped), or a reason why it is not SkyPilot's own."""
+    value = getattr(module, name, None)
+    if value is None:
+        return None, 'this release has no such function'
+    function = inspect.unwrap(value) if callable(value) else value
+    code = getattr(function, '__code__', None)
+    module_file = getattr(module, '__file__', None)
+    if (code is None or getattr(function, '__module__', None) != module.__name__ or
+            not module_file or os.path.realpath(code.co_filename) !=
+            os.path.realpath(module_file)):
+        where = getattr(function, '__module__', None) or type(function).__name__
+        return None, f'replaced at run time (by {where}): not SkyPilot\'s own, left alone'
+    return value, None
+
+
+def plan(allow_untested: bool = False) -> Plan:
+    """Checks every function before anything is swapped. Raises ImportError when SkyPilot's
+    modules cannot be imported."""
+    import importlib
+
+    from skyutils import _fingerprint, _verified
+    modules = {name: importlib.import_module(name) for name in _PATCHABLE}
+    distribution, version = installed_skypilot()
+    replace: Dict[str, Tuple[object, Callable]] = {}
+    skipped: Dict[str, str] = {}
+    for module_name, names in _PATCHABLE.items():
+        module = modules[module_name]
+        try:
+            with open(module.__file__, encoding='utf-8') as f:
+                digests = _fingerprint.fingerprints(f.read(), names)
+        except (OSError, SyntaxError, TypeError, ValueError) as e:
+            digests = {name: None for name in names}
+            unreadable = f'its source cannot be read ({type(e).__name__}: {e})'
+        else:
+            unreadable = None
+        for name in names:
+            qualified = f'{module_name}.{name}'
+            function, why = _own_function(module, name)
+            if why is None and unreadable:
+                why = unreadable
+            elif why is None and not _matches_source(function, module):
+                why = 'its source file changed since it was imported'
+            elif why is None and digests[name] not in _verified.KNOWN[qualified]:
+                if allow_untested:
+                    replace[qualified] = (module, function)
+                    continue
+                why = (f'its body (fingerprint {digests[name]}) is not one skyutils has '
+                       'verified')
+            if why is None:
+                replace[qualified] = (module, function)
+            else:
+                skipped[qualified] = why
+    return Plan(distribution, version, replace, skipped)
+
+
+def _matches_source(function, module) -> bool:
+    """Whether the function object was compiled from the module's file as it is now (the
+    fingerprint reads the file: an upgrade in place must not vouch for old code)."""
+    import ast
+    code = inspect.unwrap(function).__code__
     try:
-        return version('skypilot')
-    except PackageNotFoundError as e:
-        raise ImportError(f'no distribution named skypilot: {e}') from e
+        with open(module.__file__, encoding='utf-8') as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                node.name == code.co_name:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            return code.co_firstlineno in (first, node.lineno)
+    return False
 
 
 def patch_skypilot(allow_untested: bool = False) -> Dict[str, str]:
-    """Serves SkyPilot's ten functions from skyutils; returns {qualified name: 'skyutils'}.
+    """Serves SkyPilot's functions from skyutils where their bodies are verified ones; returns
+    {qualified name: 'skyutils'} for everything replaced (copies in other sky modules too).
 
-    Raises RuntimeError when SkyPilot is not installed, or is a release the test suite has
-    not compared with skyutils (unless allow_untested=True). Calling it twice is harmless.
+    Functions left alone (absent, replaced by someone else, or a body skyutils has not
+    verified) are named in one RuntimeWarning; allow_untested=True replaces unverified
+    bodies too. Raises RuntimeError when SkyPilot is not installed. Everything is checked
+    before anything is swapped; calling it twice is harmless.
     """
-    import importlib
-
     import skyutils
     try:
-        modules = {name: importlib.import_module(name) for name in _PATCHABLE}
-        version = _skypilot_version()
+        checked = plan(allow_untested)
     except ImportError as e:
         raise RuntimeError('patch_skypilot: SkyPilot is not installed here '
-                           f'(pip install skypilot=={TESTED_VERSIONS[-1]}): {e}') from e
-    if version not in TESTED_VERSIONS and not allow_untested:
-        raise RuntimeError(f'patch_skypilot: SkyPilot {version} is not a tested release '
-                           f"(tested: {', '.join(TESTED_VERSIONS)}); pass allow_untested=True "
-                           'to patch it anyway')
+                           f'(pip install {REFERENCE}): {e}') from e
     with _lock:
         if _replaced:
             return _summary()
-        for module_name, names in _PATCHABLE.items():
-            module = modules[module_name]
-            for name in names:
-                original = getattr(module, name)
-                replacement = getattr(skyutils, name)
-                # Copies made by `from sky.utils.common_utils import f` in other sky modules.
-                for other in list(sys.modules.values()):
-                    other_name = getattr(other, '__name__', '') or ''
-                    if other is module or not (other_name == 'sky' or
-                                               other_name.startswith('sky.')):
-                        continue
-                    for attribute, value in list(vars(other).items()):
-                        if value is original:
-                            _replaced.append((other, attribute, original))
-                            setattr(other, attribute, replacement)
-                _replaced.append((module, name, original))
-                setattr(module, name, replacement)
-        return _summary()
+        replacements = {qualified: getattr(skyutils, qualified.rsplit('.', 1)[1])
+                        for qualified in checked.replace}
+        for qualified, (module, original) in checked.replace.items():
+            name = qualified.rsplit('.', 1)[1]
+            replacement = replacements[qualified]
+            # Copies made by `from sky.utils.common_utils import f` in other sky modules.
+            for other in list(sys.modules.values()):
+                other_name = getattr(other, '__name__', '') or ''
+                if other is module or not (other_name == 'sky' or
+                                           other_name.startswith('sky.')):
+                    continue
+                for attribute, value in list(vars(other).items()):
+                    if value is original:
+                        _replaced.append((other, attribute, original))
+                        setattr(other, attribute, replacement)
+            _replaced.append((module, name, original))
+            setattr(module, name, replacement)
+        _last_plan[:] = [checked]
+    if checked.skipped:
+        listed = '; '.join(f'{name}: {why}' for name, why in checked.skipped.items())
+        warnings.warn(f'patch_skypilot left {len(checked.skipped)} function(s) to '
+                      f'SkyPilot: {listed}', RuntimeWarning, stacklevel=2)
+    return _summary()
 
 
 def unpatch_skypilot() -> int:
     """Puts back every SkyPilot function patch_skypilot() replaced; returns how many."""
     with _lock:
+        _last_plan.clear()
         count = len(_replaced)
         while _replaced:
             module, attribute, original = _replaced.pop()
@@ -84,3 +187,15 @@ def unpatch_skypilot() -> int:
 
 def _summary() -> Dict[str, str]:
     return {f'{getattr(m, "__name__", m)}.{a}': 'skyutils' for m, a, _ in _replaced}
+
+
+def status() -> Dict[str, object]:
+    """The patch in force in this process: SkyPilot's distribution and version, what was
+    replaced and what was left alone, with the reasons."""
+    with _lock:
+        current = _last_plan[0] if _last_plan else None
+        replaced = sorted(_summary())
+    if current is None:
+        return {'patched': False, 'replaced': [], 'skipped': {}}
+    return {'patched': True, 'distribution': current.distribution, 'version': current.version,
+            'replaced': replaced, 'skipped': dict(current.skipped)}

@@ -49,13 +49,40 @@ def test_patch_and_unpatch_round_trip(monkeypatch):
     assert skyutils.unpatch_skypilot() == 0
 
 
-def test_refuses_an_untested_release(monkeypatch):
-    monkeypatch.setattr(_patch, '_skypilot_version', lambda: '0.99.0')
-    with pytest.raises(RuntimeError, match=r'SkyPilot 0\.99\.0 is not a tested release'):
-        skyutils.patch_skypilot()
-    assert common_utils.base36_encode is not skyutils.base36_encode
-    assert skyutils.patch_skypilot(allow_untested=True)
+def test_only_verified_bodies_are_replaced(monkeypatch):
+    """An unverified body stays SkyPilot's, named in one warning; allow_untested=True
+    replaces it too."""
+    from skyutils import _verified
+    name = 'sky.utils.common_utils.format_float'
+    monkeypatch.setitem(_verified.KNOWN, name, {})
+    with pytest.warns(RuntimeWarning, match=r'format_float: its body \(fingerprint '):
+        summary = skyutils.patch_skypilot()
+    assert name not in summary and common_utils.format_float is not skyutils.format_float
     assert common_utils.base36_encode is skyutils.base36_encode
+    assert _patch.status()['skipped'][name].startswith('its body')
+    skyutils.unpatch_skypilot()
+    assert name in skyutils.patch_skypilot(allow_untested=True)
+    assert common_utils.format_float is skyutils.format_float
+
+
+def test_a_function_replaced_at_run_time_is_left_alone(monkeypatch):
+    def someone_elses(value, precision=1):
+        return 'theirs'
+    monkeypatch.setattr(common_utils, 'format_float', someone_elses)
+    with pytest.warns(RuntimeWarning, match='replaced at run time'):
+        summary = skyutils.patch_skypilot(allow_untested=True)
+    assert common_utils.format_float is someone_elses
+    assert 'sky.utils.common_utils.format_float' not in summary
+    assert len([n for n in summary if n.startswith('sky.utils.')]) >= 9
+
+
+def test_the_installed_distribution_is_found():
+    distribution, version = _patch.installed_skypilot()
+    assert distribution in ('skypilot', 'skypilot-nightly') and version
+    skyutils.patch_skypilot()
+    status = _patch.status()
+    assert status['patched'] and status['distribution'] == distribution
+    assert status['skipped'] == {}  # the reference release: every body is verified
 
 
 def test_refuses_without_skypilot(monkeypatch):
