@@ -21,11 +21,20 @@ import build_native  # noqa: E402  (lives beside this file, in the sdist too)
 NATIVE = build_native.wanted()
 
 
+# Installed at site-packages' top with _skyutils_hook.py: every interpreter of the environment
+# runs its one `import` line at start-up (see _skyutils_hook.py); pip uninstall removes it.
+STARTUP_HOOK = 'skypilot_rust.pth'
+
+
 class BuildPyWithNative(build_py):
-    """Copies the Python sources, then builds the library into skyutils/_lib/."""
+    """Copies the Python sources and the startup hook's .pth, then builds the library into
+    skyutils/_lib/."""
 
     def run(self):
         super().run()
+        if not getattr(self, 'editable_mode', False):
+            self.copy_file(os.path.join(build_native.ROOT, STARTUP_HOOK),
+                           os.path.join(self.build_lib, STARTUP_HOOK))
         if not NATIVE:
             return
         if getattr(self, 'editable_mode', False):

@@ -47,6 +47,10 @@ def header_functions() -> Set[str]:
     return set(re.findall(r'\b(skyutils_\w+)\s*\(', text))
 
 
+# The startup hook, at the wheel's top: installed into site-packages itself.
+STARTUP_HOOK = ('_skyutils_hook.py', 'skypilot_rust.pth')
+
+
 def package_modules() -> Set[str]:
     """Every .py file of the package in the source tree, as wheel paths."""
     found = set()
@@ -126,13 +130,16 @@ def check_wheel(path: str) -> Iterator[str]:
     allowed_metadata = {'METADATA', 'WHEEL', 'RECORD', 'entry_points.txt', 'top_level.txt',
                         'LICENSE', 'licenses/LICENSE'}
     for entry in entries:
-        if entry in modules or entry in (lib_entry, 'skyutils/py.typed'):
+        if entry in modules or entry in (lib_entry, 'skyutils/py.typed') + STARTUP_HOOK:
             continue
         if entry.startswith(dist_info) and entry[len(dist_info):] in allowed_metadata:
             continue
         yield f'{name}: unexpected file {entry}'
     for module in sorted(modules - set(entries)):
         yield f'{name}: missing module {module}'
+    for hook in STARTUP_HOOK:
+        if hook not in entries:
+            yield f'{name}: missing the startup hook file {hook}'
     if library is None:
         yield f'{name}: no library at {lib_entry}'
         return
@@ -197,7 +204,7 @@ def check_sdist(path: str) -> Iterator[str]:
         files = {m.name[len(top) + 1:]: sdist.extractfile(m).read() for m in members}
     for required in ('PKG-INFO', 'pyproject.toml', 'setup.py', 'build_native.py', 'LICENSE',
                      'native/Cargo.toml', 'native/Cargo.lock', 'native/include/skyutils.h',
-                     'native/src/lib.rs', 'skyutils/__init__.py'):
+                     'native/src/lib.rs', 'skyutils/__init__.py') + STARTUP_HOOK:
         if required not in files:
             yield f'{name}: missing {required}'
     for relative, data in files.items():

@@ -25,7 +25,8 @@ NATIVE_REASONS = {
     'get_mem_size_gb': 'sysinfo(2) and the cgroup limit in one call, without parsing /proc/meminfo',
     'get_max_workers_for_file_mounts': 'counts directory entries with getdents64, builds no names',
     'estimate_fd_for_directory': 'counts entries with getdents64, builds no names',
-    'is_process_alive': 'one read of /proc/<pid>/status instead of psutil objects',
+    'is_process_alive': 'pidfd_open, then the state letter of /proc/<pid>/stat as psutil reads '
+                        'it, without psutil objects',
 }
 # Served by Python even when the library is loaded, and why.
 PYTHON_REASONS = {

@@ -26,7 +26,8 @@ _PATCHABLE = {
     'sky.utils.subprocess_utils': ('get_parallel_threads', 'get_max_workers_for_file_mounts'),
 }
 _lock = threading.Lock()
-_last_plan: list = []  # [the Plan of the patch in force], for status()
+# SkyPilot's distribution and what was left alone, for status().
+_status: Dict[str, object] = {'distribution': None, 'version': None, 'skipped': {}}
 # (module, attribute, original) for every replacement made, in order.
 _replaced: List[Tuple[object, str, Callable]] = []
 
@@ -73,18 +74,18 @@ def _own_function(module, name: str):
     return value, None
 
 
-def plan(allow_untested: bool = False) -> Plan:
-    """Checks every function before anything is swapped. Raises ImportError when SkyPilot's
-    modules cannot be imported."""
+def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
+    """Checks every function of the modules before anything is swapped. Raises ImportError
+    when SkyPilot's modules cannot be imported."""
     import importlib
 
     from skyutils import _fingerprint, _verified
-    modules = {name: importlib.import_module(name) for name in _PATCHABLE}
+    modules = {name: importlib.import_module(name) for name in module_names}
     distribution, version = installed_skypilot()
     replace: Dict[str, Tuple[object, Callable]] = {}
     skipped: Dict[str, str] = {}
-    for module_name, names in _PATCHABLE.items():
-        module = modules[module_name]
+    for module_name, module in modules.items():
+        names = _PATCHABLE[module_name]
         try:
             with open(module.__file__, encoding='utf-8') as f:
                 digests = _fingerprint.fingerprints(f.read(), names)
@@ -140,20 +141,26 @@ def patch_skypilot(allow_untested: bool = False) -> Dict[str, str]:
     bodies too. Raises RuntimeError when SkyPilot is not installed. Everything is checked
     before anything is swapped; calling it twice is harmless.
     """
-    import skyutils
     try:
-        checked = plan(allow_untested)
+        return patch_modules(tuple(_PATCHABLE), allow_untested)
     except ImportError as e:
         raise RuntimeError('patch_skypilot: SkyPilot is not installed here '
                            f'(pip install {REFERENCE}): {e}') from e
+
+
+def patch_modules(module_names, allow_untested: bool = False,
+                  warn: bool = True) -> Dict[str, str]:
+    """patch_skypilot() for some of SkyPilot's modules (the startup hook patches each as it
+    is imported); what is already replaced stays as it is."""
+    import skyutils
+    checked = plan(allow_untested, module_names)
     with _lock:
-        if _replaced:
-            return _summary()
-        replacements = {qualified: getattr(skyutils, qualified.rsplit('.', 1)[1])
-                        for qualified in checked.replace}
+        done = {(module, attribute) for module, attribute, _ in _replaced}
         for qualified, (module, original) in checked.replace.items():
             name = qualified.rsplit('.', 1)[1]
-            replacement = replacements[qualified]
+            if (module, name) in done:
+                continue
+            replacement = getattr(skyutils, name)
             # Copies made by `from sky.utils.common_utils import f` in other sky modules.
             for other in list(sys.modules.values()):
                 other_name = getattr(other, '__name__', '') or ''
@@ -166,18 +173,19 @@ def patch_skypilot(allow_untested: bool = False) -> Dict[str, str]:
                         setattr(other, attribute, replacement)
             _replaced.append((module, name, original))
             setattr(module, name, replacement)
-        _last_plan[:] = [checked]
-    if checked.skipped:
+        _status['distribution'], _status['version'] = checked.distribution, checked.version
+        _status['skipped'].update(checked.skipped)
+    if checked.skipped and warn:
         listed = '; '.join(f'{name}: {why}' for name, why in checked.skipped.items())
         warnings.warn(f'patch_skypilot left {len(checked.skipped)} function(s) to '
-                      f'SkyPilot: {listed}', RuntimeWarning, stacklevel=2)
+                      f'SkyPilot: {listed}', RuntimeWarning, stacklevel=3)
     return _summary()
 
 
 def unpatch_skypilot() -> int:
     """Puts back every SkyPilot function patch_skypilot() replaced; returns how many."""
     with _lock:
-        _last_plan.clear()
+        _status.update(distribution=None, version=None, skipped={})
         count = len(_replaced)
         while _replaced:
             module, attribute, original = _replaced.pop()
@@ -191,11 +199,13 @@ def _summary() -> Dict[str, str]:
 
 def status() -> Dict[str, object]:
     """The patch in force in this process: SkyPilot's distribution and version, what was
-    replaced and what was left alone, with the reasons."""
+    replaced and what was left alone, with the reasons, and the startup hook's state."""
+    hook = sys.modules.get('_skyutils_hook')
     with _lock:
-        current = _last_plan[0] if _last_plan else None
-        replaced = sorted(_summary())
-    if current is None:
-        return {'patched': False, 'replaced': [], 'skipped': {}}
-    return {'patched': True, 'distribution': current.distribution, 'version': current.version,
-            'replaced': replaced, 'skipped': dict(current.skipped)}
+        found = {'patched': bool(_replaced), 'replaced': sorted(_summary()),
+                 'skipped': dict(_status['skipped']),  # type: ignore[call-overload]
+                 'distribution': _status['distribution'], 'version': _status['version']}
+    found['hook'] = dict(hook.state) if hook is not None else {'active': False, 'pid': None,
+                                                                'error': None}
+    found['hook']['installed'] = hook is not None
+    return found

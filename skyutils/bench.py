@@ -11,6 +11,7 @@ each case gets a verdict against issue 6's target: met, bound by the floor, or m
 import contextlib
 import hashlib
 import json
+import importlib.util
 import math
 import os
 import platform
@@ -466,6 +467,59 @@ def _means(ratios: List[float]) -> Dict[str, float]:
             'arithmetic_mean': sum(ratios) / len(ratios), 'minimum': min(ratios)}
 
 
+STARTUP_RUNS = 15
+STARTUP_TARGET_US = 1000.0  # the hook may add under 1 ms to an interpreter's start
+
+
+def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, object]]:
+    """What the startup hook (skypilot_rust.pth -> _skyutils_hook) adds to the start of an
+    interpreter that never imports SkyPilot: its import time by `-X importtime` (cumulative,
+    microseconds; median of `runs` fresh interpreters), and whether skyutils or psutil were
+    imported. The installed hook, or in a source checkout the checkout's files on a site
+    directory. None when neither is there."""
+    import py_compile
+    import re
+    import site
+    env = dict(os.environ)
+    env.pop('SKYPILOT_USE_RUST', None)
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(skyutils.__file__)))
+    installed = any(os.path.isfile(os.path.join(directory, 'skypilot_rust.pth'))
+                    for directory in site.getsitepackages() + [site.getusersitepackages()])
+    with tempfile.TemporaryDirectory() as site_dir:
+        source = 'installed'
+        if not installed:
+            files = [os.path.join(checkout, name)
+                     for name in ('_skyutils_hook.py', 'skypilot_rust.pth')]
+            if not all(os.path.isfile(f) for f in files):
+                return None
+            for path in files:
+                shutil.copy(path, site_dir)
+            # As pip does at install: the module's bytecode is there before the first start.
+            copied = os.path.join(site_dir, '_skyutils_hook.py')
+            py_compile.compile(copied, cfile=importlib.util.cache_from_source(copied))
+            with open(os.path.join(site_dir, 'sitecustomize.py'), 'w') as f:
+                f.write('import os, site\n'
+                        'site.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n')
+            env['PYTHONPATH'] = os.pathsep.join(filter(None, [site_dir, env.get('PYTHONPATH')]))
+            source = 'checkout'
+        times, imported = [], set()
+        code = ('import sys; print(" ".join(m for m in ("skyutils", "psutil", "_skyutils_hook")'
+                ' if m in sys.modules))')
+        for _ in range(runs):
+            done = subprocess.run([sys.executable, '-X', 'importtime', '-c', code], env=env,
+                                  capture_output=True, text=True, timeout=60, check=True)
+            imported.update(done.stdout.split())
+            line = re.search(r'import time:\s*\d+\s*\|\s*(\d+)\s*\|\s*_skyutils_hook\s*$',
+                             done.stderr, re.M)
+            if line:
+                times.append(int(line.group(1)))
+    if not times:
+        return None
+    return {'us': statistics.median(times), 'max_us': max(times), 'runs': len(times),
+            'source': source, 'imported': sorted(imported - {'_skyutils_hook'}),
+            'target_us': STARTUP_TARGET_US}
+
+
 def run(quick: bool = False, functions: Optional[List[str]] = None,
         progress: Callable[[str], None] = lambda text: None) -> Dict[str, object]:
     """Builds the fixtures, measures every case (or those of `functions`), cleans up."""
@@ -498,7 +552,11 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
                     for key in samples[0]}
     finally:
         fx.close()
-    return {'machine': machine(), 'quick': quick, 'rounds': rounds,
+    hook = None
+    if not functions:
+        progress('startup hook: fresh interpreters')
+        hook = startup_hook()
+    return {'machine': machine(), 'quick': quick, 'rounds': rounds, 'startup_hook': hook,
             'backends': {name: choice['backend'] for name, choice in
                          skyutils.backend_info()['functions'].items()},
             'results': results, 'summary': summarize(results), 'thread_scaling': scaling}
@@ -581,6 +639,15 @@ def table(report: Dict[str, object]) -> Iterator[str]:
             yield (f"Noise: where Python serves, `skyutils` and `python` are the same "
                    f"function, and their ratio ran from {min(same):.2f}x to {max(same):.2f}x "
                    f"in this run.")
+        hook = report.get('startup_hook')
+        if hook:
+            imported = ', '.join(hook['imported']) or 'neither skyutils nor psutil'
+            verdict_word = 'met' if hook['us'] < hook['target_us'] else 'missed'
+            yield (f"Startup hook ({hook['source']}): importing _skyutils_hook takes "
+                   f"{hook['us']:.0f} us at an interpreter's start (median of {hook['runs']} "
+                   f"fresh interpreters, -X importtime; the slowest {hook['max_us']:.0f} us; "
+                   f"target under {hook['target_us']:.0f} us: {verdict_word}); imported: "
+                   f"{imported}.")
         if 'tail_big_over_small' in summary:
             yield (f"read_last_n_lines n=1000 on the big log takes "
                    f"{summary['tail_big_over_small']:.2f}x its time on the 10 MiB log "

@@ -18,11 +18,28 @@ from typing import List, Optional
 import skyutils
 
 
+def _skypilot_status(import_skypilot: bool):
+    """The startup hook and the patch in this process; with `import_skypilot`, after this
+    process has imported SkyPilot's two modules (as every SkyPilot process does)."""
+    from skyutils import _patch
+    if import_skypilot:
+        import importlib
+        try:
+            for module in _patch._PATCHABLE:
+                importlib.import_module(module)
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            found = _patch.status()
+            found['import_error'] = f'{type(e).__name__}: {e}'
+            return found
+    return _patch.status()
+
+
 def _info(args) -> int:
     from skyutils import _native
     info = skyutils.backend_info()
     info['platform'] = f'{platform.system()} {platform.machine()}, Python {platform.python_version()}'
     info['SKYPILOT_USE_RUST'] = os.environ.get(_native.USE_RUST_ENV)
+    info['skypilot'] = _skypilot_status(args.skypilot)
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return 0
@@ -35,7 +52,39 @@ def _info(args) -> int:
     print(f"{'function':<34} {'backend':<7} {'fallbacks':>9}  reason")
     for name, choice in info['functions'].items():
         print(f"{name:<34} {choice['backend']:<7} {choice['fallbacks']:>9}  {choice['reason']}")
+    _print_skypilot(info['skypilot'], args.skypilot)
     return 0
+
+
+def _print_skypilot(found, imported: bool) -> None:
+    hook = found['hook']
+    if not hook['installed']:
+        print('startup hook: not installed in this environment (a source checkout, or the '
+              'package imported from elsewhere)')
+    elif not hook['active']:
+        print('startup hook: installed, off in this process (SKYPILOT_USE_RUST)')
+    else:
+        print(f"startup hook: active in this process (pid {hook['pid']}): it serves SkyPilot "
+              'in every process of this environment that imports it')
+    if hook.get('error'):
+        print(f"  error: {hook['error']}: SkyPilot kept its own functions")
+    if found.get('import_error'):
+        print(f"SkyPilot: cannot be imported here ({found['import_error']})")
+        return
+    if not found['patched'] and not found['skipped']:
+        if imported:
+            print('SkyPilot: imported here; nothing replaced (no active hook in this process: '
+                  'skyutils.patch_skypilot() does it explicitly)')
+        else:
+            print('SkyPilot: not imported in this process, nothing replaced '
+                  '(skyutils info --skypilot imports it here and shows)')
+        return
+    print(f"SkyPilot {found['distribution']} {found['version']}: "
+          f"{len(found['replaced'])} function(s) served by skyutils")
+    for name in found['replaced']:
+        print(f'  replaced  {name}')
+    for name, why in found['skipped'].items():
+        print(f'  left      {name}: {why}')
 
 
 def _check(args) -> int:
@@ -125,6 +174,18 @@ def _migrate(args) -> int:
     return 1 if args.check and changed else 0
 
 
+INFO_DESCRIPTION = """\
+Shows the backend of each function and why, the native library, and the startup hook:
+whether it is active, and what it replaced in this process.
+
+examples:
+  skyutils info
+  skyutils info --skypilot     in a SkyPilot environment (the API server's venv, say):
+                               what every SkyPilot process there gets
+  skyutils info --json
+"""
+
+
 MIGRATE_DESCRIPTION = """\
 Finds every use of the ten SkyPilot functions skyutils serves (through
 sky.utils.common_utils and sky.utils.subprocess_utils, in every import style, and
@@ -148,8 +209,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--version', action='version', version=skyutils.__version__)
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
-    info = commands.add_parser('info', help='show which backend serves each function, and why')
+    info = commands.add_parser(
+        'info', help='show which backend serves each function, and why',
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=INFO_DESCRIPTION)
     info.add_argument('--json', action='store_true', help='print JSON')
+    info.add_argument('--skypilot', action='store_true',
+                      help="import SkyPilot's modules here first, and show what the startup "
+                           'hook replaced')
 
     check = commands.add_parser('check', help='check both backends against the spec examples')
     check.add_argument('--require-native', action='store_true',
