@@ -174,6 +174,26 @@ def _migrate(args) -> int:
     return 1 if args.check and changed else 0
 
 
+CHECK_DESCRIPTION = """\
+Runs every function on both backends against the examples of the behaviour contract and
+compares them: exit 1 on any difference (or, with --require-native, when the native
+library is not serving).
+
+examples:
+  skyutils check
+  skyutils check --require-native --json
+"""
+
+BENCH_DESCRIPTION = """\
+Times skyutils against its pure-Python twin and the installed SkyPilot on the hot cases,
+beside floors measured in the same run (the bare system calls), with a verdict per case,
+two-thread scaling, and the startup hook's cost.
+
+examples:
+  skyutils bench --quick
+  skyutils bench --function read_last_n_lines --json bench.json
+"""
+
 INFO_DESCRIPTION = """\
 Shows the backend of each function and why, the native library, and the startup hook:
 whether it is active, and what it replaced in this process.
@@ -217,12 +237,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                       help="import SkyPilot's modules here first, and show what the startup "
                            'hook replaced')
 
-    check = commands.add_parser('check', help='check both backends against the spec examples')
+    check = commands.add_parser(
+        'check', help='check both backends against the spec examples',
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=CHECK_DESCRIPTION)
     check.add_argument('--require-native', action='store_true',
                        help='also fail when the native library is not serving')
     check.add_argument('--json', action='store_true', help='print JSON')
 
-    bench = commands.add_parser('bench', help='time skyutils against pure Python and SkyPilot')
+    bench = commands.add_parser(
+        'bench', help='time skyutils against pure Python and SkyPilot',
+        formatter_class=argparse.RawDescriptionHelpFormatter, description=BENCH_DESCRIPTION)
     bench.add_argument('--quick', action='store_true', help='smaller fixtures, under a minute')
     bench.add_argument('--function', action='append', metavar='NAME',
                        help='only this function (repeatable)')

@@ -307,15 +307,8 @@ def _run_interrupted(rng: random.Random, lib, files: Files, cases: int) -> None:
             signal.setitimer(signal.ITIMER_REAL, interval, interval)
             TARGETS['interrupted'](rng, lib, files)
     finally:
-        # Stop the timer, then let a last pending alarm reach our handler before the default
-        # action (which would kill the process) is back.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        if hasattr(signal, 'sigtimedwait'):
-            while signal.sigtimedwait({signal.SIGALRM}, 0) is not None:
-                pass
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-        signal.signal(signal.SIGALRM, previous)
+        from alarms import stop_alarms
+        stop_alarms(previous)
     import gc
     gc.collect()
     assert len(os.listdir('/proc/self/fd')) == before, 'a descriptor was left open'

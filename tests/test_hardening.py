@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from alarms import stop_alarms
 from conftest import BACKENDS
 from skyutils import _native
 
@@ -226,16 +227,7 @@ def test_signals_do_not_interrupt_calls(tmp_path, impl):
             assert impl.get_cpu_count() > 0
             assert impl.is_process_alive(os.getpid())
     finally:
-        # An alarm still pending when the default action is back would kill the process:
-        # block it, stop the timer, let pending alarms reach our handler, then restore.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        if hasattr(signal, 'sigtimedwait'):
-            while signal.sigtimedwait({signal.SIGALRM}, 0) is not None:
-                pass
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-        time.sleep(0.05)  # (where sigtimedwait is missing, the handler takes them here)
-        signal.signal(signal.SIGALRM, previous)
+        stop_alarms(previous)
     assert fired  # the timer really interrupted the calls
 
 

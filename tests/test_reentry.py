@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from alarms import stop_alarms
 from conftest import BACKENDS
 
 LONG = os.environ.get('SKYUTILS_LONG') == '1'
@@ -73,15 +74,7 @@ class Alarm:
         return self
 
     def __exit__(self, *exc):
-        # Stop the timer, then let a last pending alarm reach our handler before the default
-        # action (which would end the process) is back.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        if hasattr(signal, 'sigtimedwait'):
-            while signal.sigtimedwait({signal.SIGALRM}, 0) is not None:
-                pass
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-        signal.signal(signal.SIGALRM, self.previous)
+        stop_alarms(self.previous)
 
 
 def open_descriptors():
