@@ -103,8 +103,11 @@ def test_fingerprints_do_not_depend_on_comments_or_docstrings():
 
 
 def test_patch_on_an_installed_nightly(wheels, tmp_path):
-    """skypilot-nightly installed (its wheel, ahead of the reference on sys.path): found by
-    its distribution name, every body verified, all ten replaced, no warning."""
+    """skypilot-nightly installed (its wheel, ahead of the reference on sys.path, whose
+    dependencies it uses): found by its distribution name, every body verified, all ten
+    replaced, no warning."""
+    import reference
+    reference.load()  # SkyPilot's dependencies: skip (or fail in CI) without them
     target = tmp_path / 'nightly'
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
                     '--disable-pip-version-check', '--target', str(target),
