@@ -267,7 +267,7 @@ def build_cases(fx: Fixtures, functions: Optional[List[str]] = None) -> List[Cas
         ('get_mem_size_gb', lambda: [Case(
             'get_mem_size_gb', 'physical memory and cgroup limit',
             floor=_library_floor(_native.FLOOR_MEMORY, _cgroup_root()),
-            floor_note='sysinfo, stat, the cgroup memory file')]),
+            floor_note='sysinfo, stat, the cgroup memory file (open, fstat, read, close)')]),
         ('is_process_alive', lambda: [_alive_case(fx.live_pids(pids))]),
         ('find_free_port', lambda: [Case('find_free_port', f'{busy} busy ports ahead',
                                          (fx.busy_ports(busy),))]),
@@ -292,7 +292,7 @@ def build_cases(fx: Fixtures, functions: Optional[List[str]] = None) -> List[Cas
 def _alive_case(pids: List[int]) -> Case:
     return Case('is_process_alive', f'{len(pids)} live pids', (pids,), calls=len(pids),
                 floor=_library_floor(_native.FLOOR_PROCESS, amount=pids[0]),
-                floor_note='pidfd_open, poll, close (per pid)')
+                floor_note='pidfd_open, close, open + read + close of /proc/<pid>/stat (per pid)')
 
 
 def _batch(fn: Callable, case: Case, repeat: int) -> float:

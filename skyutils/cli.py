@@ -115,6 +115,11 @@ def _bench(args) -> int:
     if unknown:
         print(f"skyutils bench: no such function: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    for option, path in (('--json', args.json), ('--html', args.html)):
+        problem = path and _unwritable(path)
+        if problem:  # said before a minute of measuring, not after it
+            print(f'skyutils bench: {option} {path}: {problem}', file=sys.stderr)
+            return 2
     report = bench.run(quick=args.quick, functions=args.function, progress=_progress)
     if sys.stderr.isatty():
         sys.stderr.write('\r\033[K')
@@ -125,6 +130,19 @@ def _bench(args) -> int:
     if args.html:
         bench.save_html(report, args.html)
     return 0
+
+
+def _unwritable(path: str) -> Optional[str]:
+    """Why `path` cannot be written as a report, or None."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return 'is a directory'
+    if not os.path.isdir(directory):
+        return f'no such directory: {directory}'
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and
+                                              not os.access(path, os.W_OK)):
+        return 'not writable'
+    return None
 
 
 def _progress_line(what: str):

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import skyutils
 from skyutils import _native, cli
 
@@ -94,3 +96,17 @@ def test_info_reports_the_setting():
 def test_usage_errors_exit_2():
     assert run_cli('no-such-command').returncode == 2
     assert run_cli('migrate', '/no/such/path').returncode == 2
+
+
+@pytest.mark.parametrize('option', ['--json', '--html'])
+def test_bench_checks_its_output_paths_before_measuring(option, tmp_path, capsys, monkeypatch):
+    from skyutils import bench
+
+    def never(*args, **kwargs):
+        raise AssertionError('the benchmark ran before its arguments were checked')
+    monkeypatch.setattr(bench, 'run', never)
+    for path, said in ((tmp_path / 'no' / 'such' / 'dir' / 'b.out', 'no such directory'),
+                       (tmp_path, 'is a directory')):
+        assert cli.main(['bench', option, str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count('\n') == 1 and said in err, err
