@@ -79,6 +79,7 @@ def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
     when SkyPilot's modules cannot be imported."""
     import importlib
 
+    import skyutils
     from skyutils import _fingerprint, _verified
     modules = {name: importlib.import_module(name) for name in module_names}
     distribution, version = installed_skypilot()
@@ -96,6 +97,8 @@ def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
             unreadable = None
         for name in names:
             qualified = f'{module_name}.{name}'
+            if getattr(module, name, None) is getattr(skyutils, name):
+                continue  # served by skyutils already (the startup hook, an earlier patch)
             function, why = _own_function(module, name)
             if why is None and unreadable:
                 why = unreadable

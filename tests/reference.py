@@ -21,6 +21,11 @@ def load():
         if REQUIRED:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason, allow_module_level=True)
+    # Where skypilot-rust is installed, its startup hook has just served SkyPilot's functions
+    # from skyutils: the reference must be SkyPilot's own, or skyutils is compared with itself.
+    import skyutils
+    skyutils.unpatch_skypilot()
+    assert common_utils.base36_encode is not skyutils.base36_encode
     return common_utils, subprocess_utils
 
 

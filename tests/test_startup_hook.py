@@ -134,6 +134,22 @@ def test_a_body_that_differs_is_left_alone(hook_env, spawn_dir):
     assert 'format_float' not in got['served'] and len(got['served']) == 9, got
 
 
+def test_an_explicit_patch_after_the_hook_changes_nothing_and_warns_nothing(hook_env,
+                                                                         spawn_dir):
+    """With the hook active, SkyPilot is served as soon as it is imported; patch_skypilot()
+    after that finds skyutils' own functions in place: all ten served, no warning."""
+    reference.load()
+    got = child('''
+        import json, skyutils
+        from sky.utils import common_utils, subprocess_utils
+        summary = skyutils.patch_skypilot()
+        print(json.dumps([sorted(n for n in summary if n.startswith('sky.utils.')),
+                          common_utils.base36_encode is skyutils.base36_encode]))
+    ''', dict(hook_env, PYTHONWARNINGS='error::RuntimeWarning'), spawn_dir)
+    replaced, served = got
+    assert served and len(replaced) == 10, replaced
+
+
 def test_an_error_in_the_hook_leaves_skypilot_its_functions(hook_env, spawn_dir):
     reference.load()
     got = child('''
