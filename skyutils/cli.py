@@ -171,7 +171,9 @@ def _migrate(args) -> int:
         return 2
     progress = _progress_line('migrate') if sys.stderr.isatty() else None
     try:
-        results = migrate.migrate_paths(args.paths, jobs=jobs, progress=progress)
+        # --check (and a plain listing) need the uses, not the rewrite.
+        results = migrate.migrate_paths(args.paths, jobs=jobs, progress=progress,
+                                        rewrite=args.diff or args.write)
     except RuntimeError as e:  # libcst is not installed
         print(e, file=sys.stderr)
         return 2

@@ -12,9 +12,11 @@ analysis: that took 173 s on SkyPilot's 26 candidate files), comments and format
 removed, their trailing comments kept. Files that never spell a function's name are not
 parsed. Needs libcst (`pip install skypilot-rust[migrate]`).
 """
+import ast
 import difflib
 import os
 import sys
+from collections import Counter
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 # The SkyPilot module of each function skyutils serves under the same name.
@@ -26,6 +28,9 @@ MOVABLE: Dict[str, Tuple[str, ...]] = {
 }
 QUALIFIED = {f'{module}.{name}': name for module, names in MOVABLE.items() for name in names}
 FUNCTIONS = frozenset(QUALIFIED.values())
+# Files where the ast finder and the libcst rewrite counted different uses (in this process):
+# the rewrite's count was reported. Tests assert it stays empty.
+DISAGREED: List[str] = []
 # Import roots that are not third-party for the placement of `import skyutils`.
 FIRST_PARTY_ROOTS = frozenset(['sky'])
 
@@ -82,6 +87,82 @@ def _dotted(node) -> Optional[str]:
     return None
 
 
+def _ast_dotted(node) -> Optional[str]:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _ast_dotted(node.value)
+        return f'{head}.{node.attr}' if head else None
+    return None
+
+
+class _Found(NamedTuple):
+    uses: List[Use]
+    aliases: Dict[str, str]
+    dotted: Set[str]
+    names: Counter  # Name references outside import statements, by name
+
+
+def find_uses(source: str, path: str) -> _Found:
+    """The uses in `source`, with their lines, found with the standard library's parser (a
+    C parser and fast walks: libcst then only rewrites files that have uses). The same rules
+    as the rewrite, which is checked against this list."""
+    tree = ast.parse(source)
+    aliases: Dict[str, str] = {}
+    dotted: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in MOVABLE:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:
+                        dotted.add(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                module = f'{node.module}.{alias.name}'
+                if module in MOVABLE:
+                    aliases[alias.asname or alias.name] = module
+    own_functions = set(MOVABLE.get(own_module(path), ()))
+    uses: List[Use] = []
+    names: Counter = Counter()
+
+    def own_reference(node, defining) -> bool:
+        return (isinstance(node, ast.Name) and node.id in own_functions and
+                not own_functions.intersection(defining))
+
+    def visit(node, defining):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ImportFrom):
+                if child.module in MOVABLE and not child.level:
+                    uses.extend(Use(path, child.lineno, alias.name, 'from-import')
+                                for alias in child.names
+                                if alias.name in MOVABLE[child.module])
+                continue
+            if isinstance(child, ast.Import):
+                continue
+            if isinstance(child, ast.Name):
+                names[child.id] += 1
+            elif isinstance(child, ast.Attribute) and child.attr in FUNCTIONS:
+                target = _ast_dotted(child.value)
+                module = aliases.get(target) or (target if target in dotted else None)
+                if module and child.attr in MOVABLE[module]:
+                    uses.append(Use(path, child.lineno, child.attr, 'module attribute'))
+            elif isinstance(child, ast.Call) and own_functions:
+                values = [child.func] + list(child.args) + [k.value for k in child.keywords
+                                                          if k.arg is not None]
+                uses.extend(Use(path, value.lineno, value.id, 'own module')
+                            for value in values if own_reference(value, defining))
+            inner = defining
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = defining + [child.name]
+            visit(child, inner)
+
+    visit(tree, [])
+    uses.sort(key=lambda use: use.line)
+    return _Found(uses, aliases, dotted, names)
+
+
 class _Bindings:
     """What the file's import statements bind to the SkyPilot modules (anywhere in the file:
     SkyPilot imports inside functions too)."""
@@ -91,64 +172,18 @@ class _Bindings:
         self.dotted: Set[str] = set()  # modules imported as `import sky.utils.x`
 
 
-def _collect_bindings(module) -> _Bindings:
-    libcst = _libcst()
-    found = _Bindings()
-
-    class Collect(libcst.CSTVisitor):
-        def visit_Import(self, node):
-            for alias in node.names:
-                name = _dotted(alias.name)
-                if name in MOVABLE:
-                    if alias.asname:
-                        found.aliases[alias.asname.name.value] = name
-                    else:
-                        found.dotted.add(name)
-            return False
-
-        def visit_ImportFrom(self, node):
-            if node.relative or not node.module or isinstance(node.names, libcst.ImportStar):
-                return False
-            parent = _dotted(node.module)
-            for alias in node.names:
-                module = f'{parent}.{alias.name.value}'
-                if module in MOVABLE:
-                    local = alias.asname.name.value if alias.asname else alias.name.value
-                    found.aliases[local] = module
-            return False
-
-    module.visit(Collect())
-    return found
-
-
-def _names_used(module) -> Set[str]:
-    """Every Name read or written outside import statements (an alias still in use)."""
-    libcst = _libcst()
-    used: Set[str] = set()
-
-    class Names(libcst.CSTVisitor):
-        def visit_Import(self, node):
-            return False
-
-        def visit_ImportFrom(self, node):
-            return False
-
-        def visit_Name(self, node):
-            used.add(node.value)
-
-    module.visit(Names())
-    return used
-
-
-def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use]):
-    """The module with every use rewritten; `uses` gets each one, with its line."""
+def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use], positions: bool):
+    """The module with every use rewritten; `uses` gets each one (with its line where
+    `positions`: libcst's PositionProvider, a whole extra pass, else line 0), and the
+    references to each module alias the rewrite removed."""
     libcst = _libcst()
     from libcst.metadata import MetadataWrapper, PositionProvider
     own = own_module(path)
     own_functions = set(MOVABLE.get(own, ()))
+    removed: Counter = Counter()
 
     class Rewrite(libcst.CSTTransformer):
-        METADATA_DEPENDENCIES = (PositionProvider,)
+        METADATA_DEPENDENCIES = (PositionProvider,) if positions else ()
 
         def __init__(self):
             super().__init__()
@@ -156,7 +191,7 @@ def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use]):
             self.defining: List[str] = []  # the functions whose bodies we are in
 
         def _use(self, node, function: str, style: str) -> None:
-            line = self.get_metadata(PositionProvider, node).start.line
+            line = self.get_metadata(PositionProvider, node).start.line if positions else 0
             uses.append(Use(path, line, function, style))
 
         def visit_FunctionDef(self, node):
@@ -204,6 +239,7 @@ def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use]):
                 return updated
             self._use(original, function, 'module attribute')
             self.attribute_uses += 1
+            removed[target.split('.')[0]] += 1  # the alias, or 'sky' of sky.utils.x
             return updated.with_changes(value=libcst.Name('skyutils'))
 
         def _own_call(self, original, updated_name):
@@ -222,13 +258,17 @@ def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use]):
             return updated if replaced is None else updated.with_changes(func=replaced)
 
         def leave_Arg(self, original, updated):
+            if updated.star:  # *args, **kwargs: not a reference to one function
+                return updated
             replaced = self._own_call(original, updated.value)
             return updated if replaced is None else updated.with_changes(value=replaced)
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     rewrite = Rewrite()
-    new = wrapper.visit(rewrite)
-    return new, rewrite.attribute_uses
+    if positions:
+        new = MetadataWrapper(module, unsafe_skip_copy=True).visit(rewrite)
+    else:
+        new = module.visit(rewrite)
+    return new, rewrite.attribute_uses, removed
 
 
 def _stdlib_roots() -> Set[str]:
@@ -361,23 +401,34 @@ def _drop_imports(module, drop: Callable[[object], bool]):
     return module.visit(Drop())
 
 
-def migrate_source(source: str, path: str = '<source>') -> Tuple[str, List[Use]]:
-    """The source with the movable uses rewritten, and the list of those uses."""
-    libcst = _libcst()
-    uses: List[Use] = []
+def migrate_source(source: str, path: str = '<source>',
+                   rewrite: bool = True) -> Tuple[str, List[Use]]:
+    """The source with the movable uses rewritten, and the list of those uses (with
+    `rewrite` False, the uses alone: the source comes back as it is)."""
     if not mentions_a_function(source):  # nothing to parse
-        return source, uses
+        return source, []
+    found = find_uses(source, path)
+    if not found.uses or not rewrite:
+        return source, found.uses
+    libcst = _libcst()
     module = libcst.parse_module(source)
-    bindings = _collect_bindings(module)
-    used_before = _names_used(module)
-    new, attribute_uses = _rewrite(module, path, bindings, uses)
-    if not uses:
-        return source, uses
-    used_after = _names_used(new)
+    bindings = _Bindings()
+    bindings.aliases, bindings.dotted = dict(found.aliases), set(found.dotted)
+    made: List[Use] = []
+    new, attribute_uses, removed = _rewrite(module, path, bindings, made, positions=False)
+    uses = found.uses
+    if Counter((u.function, u.style) for u in made) != Counter((u.function, u.style)
+                                                               for u in uses):
+        # The two parsers disagree: report what the rewrite did, at libcst's own lines.
+        DISAGREED.append(path)
+        made = []
+        new, attribute_uses, removed = _rewrite(libcst.parse_module(source), path, bindings,
+                                                made, positions=True)
+        uses = sorted(made, key=lambda use: use.line)
     unused = {name for name in bindings.aliases
-              if name in used_before and name not in used_after}
+              if found.names[name] and found.names[name] == removed[name]}
     dotted_unused = set()
-    if 'sky' in used_before and 'sky' not in used_after:
+    if found.names['sky'] and found.names['sky'] == removed['sky']:
         dotted_unused = bindings.dotted
 
     def drop(node_and_alias) -> bool:
@@ -397,7 +448,6 @@ def migrate_source(source: str, path: str = '<source>') -> Tuple[str, List[Use]]
         new = _drop_imports(new, drop)
     if attribute_uses:
         new = _add_import_skyutils(new)
-    uses.sort(key=lambda use: use.line)
     return new.code, uses
 
 
@@ -414,12 +464,12 @@ def python_files(paths: Sequence[str]) -> Iterator[str]:
             yield path
 
 
-def migrate_file(path: str) -> FileResult:
+def migrate_file(path: str, rewrite: bool = True) -> FileResult:
     """One file, read and rewritten in memory (nothing is written)."""
     try:
         with open(path, encoding='utf-8') as f:
             old = f.read()
-        new, uses = migrate_source(old, path)
+        new, uses = migrate_source(old, path, rewrite)
         return FileResult(path, uses, old, new)
     except Exception as e:  # noqa: BLE001 - a file that cannot be read or parsed is reported
         return FileResult(path, [], '', '', f'{type(e).__name__}: {e}')
@@ -435,10 +485,12 @@ def _needs_parsing(path: str) -> bool:
 
 
 def migrate_paths(paths: Sequence[str], jobs: int = 1,
-                  progress: Optional[Callable[[int, int], None]] = None) -> List[FileResult]:
+                  progress: Optional[Callable[[int, int], None]] = None,
+                  rewrite: bool = True) -> List[FileResult]:
     """Every .py file under `paths`, read and rewritten in memory (nothing is written): the
     files the pre-filter lets through are parsed by `jobs` worker processes; `progress`
-    hears (done, total) of those."""
+    hears (done, total) of those. `rewrite` False: the uses only (for --check)."""
+    import functools
     _libcst()
     files = list(python_files(paths))
     candidates = [path for path in files if _needs_parsing(path)]
@@ -446,13 +498,14 @@ def migrate_paths(paths: Sequence[str], jobs: int = 1,
     if jobs > 1 and len(candidates) > 1:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(max_workers=min(jobs, len(candidates))) as pool:
-            for index, result in enumerate(pool.map(migrate_file, candidates), 1):
+            work = functools.partial(migrate_file, rewrite=rewrite)
+            for index, result in enumerate(pool.map(work, candidates), 1):
                 done[result.path] = result
                 if progress:
                     progress(index, len(candidates))
     else:
         for index, path in enumerate(candidates, 1):
-            done[path] = migrate_file(path)
+            done[path] = migrate_file(path, rewrite)
             if progress:
                 progress(index, len(candidates))
     results = []
