@@ -14,7 +14,9 @@ import tempfile
 from ctypes import byref, c_int, create_string_buffer
 
 from skyutils import _native
-from skyutils._bindings.state import State
+
+if _native.LIB is not None:  # a Python-only install has no bindings to fuzz
+    from skyutils._bindings.state import State
 
 OK, MORE, ERR_OS, ERR_ARG, DEFER, NOT_FOUND = (_native.OK, _native.MORE, _native.ERR_OS,
                                                _native.ERR_ARG, _native.DEFER, _native.NOT_FOUND)
