@@ -163,16 +163,7 @@ def find_uses(source: str, path: str) -> _Found:
     return _Found(uses, aliases, dotted, names)
 
 
-class _Bindings:
-    """What the file's import statements bind to the SkyPilot modules (anywhere in the file:
-    SkyPilot imports inside functions too)."""
-
-    def __init__(self):
-        self.aliases: Dict[str, str] = {}  # local name -> SkyPilot module
-        self.dotted: Set[str] = set()  # modules imported as `import sky.utils.x`
-
-
-def _rewrite(module, path: str, bindings: _Bindings, uses: List[Use], positions: bool):
+def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bool):
     """The module with every use rewritten; `uses` gets each one (with its line where
     `positions`: libcst's PositionProvider, a whole extra pass, else line 0), and the
     references to each module alias the rewrite removed."""
@@ -412,24 +403,22 @@ def migrate_source(source: str, path: str = '<source>',
         return source, found.uses
     libcst = _libcst()
     module = libcst.parse_module(source)
-    bindings = _Bindings()
-    bindings.aliases, bindings.dotted = dict(found.aliases), set(found.dotted)
     made: List[Use] = []
-    new, attribute_uses, removed = _rewrite(module, path, bindings, made, positions=False)
+    new, attribute_uses, removed = _rewrite(module, path, found, made, positions=False)
     uses = found.uses
     if Counter((u.function, u.style) for u in made) != Counter((u.function, u.style)
                                                                for u in uses):
         # The two parsers disagree: report what the rewrite did, at libcst's own lines.
         DISAGREED.append(path)
         made = []
-        new, attribute_uses, removed = _rewrite(libcst.parse_module(source), path, bindings,
+        new, attribute_uses, removed = _rewrite(libcst.parse_module(source), path, found,
                                                 made, positions=True)
         uses = sorted(made, key=lambda use: use.line)
-    unused = {name for name in bindings.aliases
+    unused = {name for name in found.aliases
               if found.names[name] and found.names[name] == removed[name]}
     dotted_unused = set()
     if found.names['sky'] and found.names['sky'] == removed['sky']:
-        dotted_unused = bindings.dotted
+        dotted_unused = found.dotted
 
     def drop(node_and_alias) -> bool:
         node, alias = node_and_alias
