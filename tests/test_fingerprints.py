@@ -130,3 +130,35 @@ def test_patch_on_an_installed_nightly(wheels, tmp_path):
     assert (distribution, version) == ('skypilot-nightly', '1.0.0.dev20261027')
     assert skipped == {} and served
     assert {f'{m}.{n}' for m, names in _patch._PATCHABLE.items() for n in names} <= set(replaced)
+
+
+def test_patch_where_only_the_nightly_is_installed(wheels, tmp_path):
+    """An environment whose only SkyPilot is skypilot-nightly (the metadata of the reference
+    `skypilot` hidden in the child): found, and all ten replaced. (Up to 1633ef9,
+    patch_skypilot asked for a distribution named skypilot and raised 'not installed' here.)"""
+    import reference
+    reference.load()
+    target = tmp_path / 'nightly'
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                    '--disable-pip-version-check', '--target', str(target),
+                    wheels['1.0.0.dev20261027']], check=True, capture_output=True)
+    code = ('import importlib.metadata as md, json\n'
+            'real = md.distribution\n'
+            'def only_nightly(name):\n'
+            '    if name == "skypilot":\n'
+            '        raise md.PackageNotFoundError(name)\n'
+            '    return real(name)\n'
+            'md.distribution = only_nightly\n'
+            'md.version = lambda name: only_nightly(name).version\n'
+            'import skyutils\n'
+            'from sky.utils import common_utils\n'
+            'from skyutils import _patch\n'
+            'summary = skyutils.patch_skypilot()\n'
+            'print(json.dumps([_patch.installed_skypilot(),\n'
+            '                  len([n for n in summary if n.startswith("sky.utils.")])]))\n')
+    env = dict(os.environ, PYTHONPATH=str(target))
+    done = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                          check=True, cwd=str(tmp_path))
+    import json
+    found, replaced = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == ['skypilot-nightly', '1.0.0.dev20261027'] and replaced == 10
