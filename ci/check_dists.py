@@ -3,19 +3,24 @@
 Usage: python ci/check_dists.py [wheelhouse] [dist]    (ci/check-wheels runs it)
 
 A wheel: named py3-none-<a supported platform>; holds exactly the package's modules, py.typed,
-the library and its metadata; the library's architecture(s) match the tag; on Linux its highest
-GLIBC symbol version is within the tag; it exports every function of skyutils.h. An sdist:
-carries the Python and Rust sources and no binary. Exit 1 with one line per problem.
+the startup hook, the library and its metadata (py3-none-any: no library); it exports every
+function of skyutils.h. The tag is checked against the binary: ELF machine, glibc (highest
+GLIBC_x.y within manylinux_2_28, and auditwheel's verdict) or musl (libc.so, no glibc symbol
+versions); for macOS each Mach-O slice, its minimum macOS, install name and libraries, read here
+and listed by delocate. An sdist: carries the Python and Rust sources and no binary. Exit 1
+with one line per problem.
 """
 import io
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = os.path.join(ROOT, 'native', 'include', 'skyutils.h')
@@ -61,8 +66,8 @@ def package_modules() -> Set[str]:
     return found
 
 
-def elf_facts(data: bytes) -> Tuple[int, Set[str], Optional[Tuple[int, int]]]:
-    """(e_machine, exported skyutils_* symbols, highest GLIBC_x.y needed or None)."""
+def elf_facts(data: bytes) -> Tuple[int, Set[str], Optional[Tuple[int, int]], List[str]]:
+    """(e_machine, exported skyutils_* symbols, highest GLIBC_x.y needed or None, NEEDED)."""
     from elftools.elf.elffile import ELFFile
     from elftools.elf.gnuversions import GNUVerNeedSection
     elf = ELFFile(io.BytesIO(data))
@@ -81,28 +86,67 @@ def elf_facts(data: bytes) -> Tuple[int, Set[str], Optional[Tuple[int, int]]]:
                     if match:
                         version = (int(match.group(1)), int(match.group(2)))
                         highest = max(highest or version, version)
-    return elf['e_machine'], exports, highest
+    dynamic = elf.get_section_by_name('.dynamic')
+    needed = [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == 'DT_NEEDED']
+    return elf['e_machine'], exports, highest, needed
 
 
-def macho_slices(data: bytes) -> Set[int]:
-    """CPU types of a Mach-O file's slices."""
-    import struct
-    if data[:4] == b'\xca\xfe\xba\xbe':
+class MachOSlice(NamedTuple):
+    exports: Set[str]                 # skyutils_* symbols the slice defines and exports
+    minos: Optional[Tuple[int, int]]  # its minimum macOS (LC_BUILD_VERSION/LC_VERSION_MIN)
+    install_name: Optional[str]       # LC_ID_DYLIB
+    dylibs: List[str]                 # the libraries it loads
+
+
+MACHO_CPU_NAMES = {cpu: arch for arch, cpu in MACHO_CPUS.items()}
+
+
+def macho_slices(data: bytes) -> Dict[str, MachOSlice]:
+    """Each slice of a (fat or thin) 64-bit Mach-O library, by architecture, read by this
+    script itself so that Linux can check what only macOS's otool and nm would otherwise say."""
+    if data[:4] == b'\xca\xfe\xba\xbe':  # fat header: big-endian (cpu, subtype, offset, size)
         count = struct.unpack_from('>I', data, 4)[0]
-        return {struct.unpack_from('>i', data, 8 + 20 * i)[0] & 0xFFFFFFFF for i in range(count)}
-    return {struct.unpack_from('<i', data, 4)[0] & 0xFFFFFFFF}
+        parts = [struct.unpack_from('>iiIII', data, 8 + 20 * i) for i in range(count)]
+        return {MACHO_CPU_NAMES.get(cpu & 0xFFFFFFFF, hex(cpu & 0xFFFFFFFF)):
+                macho_slice(data[offset:offset + size]) for cpu, _, offset, size, _ in parts}
+    cpu = struct.unpack_from('<I', data, 4)[0]
+    return {MACHO_CPU_NAMES.get(cpu, hex(cpu)): macho_slice(data)}
 
 
-def macos_tool_facts(path: str, arch: str) -> Tuple[Set[str], Optional[Tuple[int, int]]]:
-    """(exported skyutils_* symbols, minimum macOS) of one slice, read with nm and otool."""
-    nm = subprocess.run(['nm', '-gU', '-arch', arch, path], capture_output=True, text=True,
-                        check=True).stdout
-    exports = {line.split()[-1].lstrip('_') for line in nm.splitlines()
-               if line.split() and line.split()[-1].lstrip('_').startswith('skyutils_')}
-    otool = subprocess.run(['otool', '-arch', arch, '-l', path], capture_output=True, text=True,
-                           check=True).stdout
-    match = re.search(r'\b(?:minos|version)\s+(\d+)\.(\d+)', otool)
-    return exports, (int(match.group(1)), int(match.group(2))) if match else None
+def macho_slice(data: bytes) -> MachOSlice:
+    if data[:4] != b'\xcf\xfa\xed\xfe':
+        raise ValueError('not a little-endian 64-bit Mach-O slice')
+    ncmds = struct.unpack_from('<I', data, 16)[0]
+    offset, exports, minos, install_name, dylibs = 32, set(), None, None, []
+
+    def version(packed: int) -> Tuple[int, int]:
+        return packed >> 16, (packed >> 8) & 0xFF
+
+    def dylib_name(at: int) -> str:
+        start = at + struct.unpack_from('<I', data, at + 8)[0]
+        return data[start:data.index(b'\0', start)].decode()
+
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', data, offset)
+        if cmd == 0x2:  # LC_SYMTAB: nlist_64 entries and their string table
+            symoff, nsyms, stroff, _ = struct.unpack_from('<IIII', data, offset + 8)
+            for i in range(nsyms):
+                strx, kind = struct.unpack_from('<IB', data, symoff + 16 * i)
+                # N_EXT and N_SECT, not a debugging entry: defined here and exported.
+                if kind & 0xE0 == 0 and kind & 0x0F == 0x0F:
+                    name = data[stroff + strx:data.index(b'\0', stroff + strx)].decode()
+                    if name.startswith('_skyutils_'):
+                        exports.add(name[1:])
+        elif cmd == 0xD:  # LC_ID_DYLIB
+            install_name = dylib_name(offset)
+        elif cmd in (0xC, 0x80000018, 0x8000001F):  # LC_LOAD_DYLIB, weak, re-export
+            dylibs.append(dylib_name(offset))
+        elif cmd == 0x24:  # LC_VERSION_MIN_MACOSX
+            minos = version(struct.unpack_from('<I', data, offset + 8)[0])
+        elif cmd == 0x32:  # LC_BUILD_VERSION: platform, minos
+            minos = version(struct.unpack_from('<I', data, offset + 12)[0])
+        offset += size
+    return MachOSlice(exports, minos, install_name, dylibs)
 
 
 def check_wheel(path: str) -> Iterator[str]:
@@ -114,7 +158,7 @@ def check_wheel(path: str) -> Iterator[str]:
     python, abi, platforms = parts[2], parts[3], parts[4].split('.')
     if (python, abi) != ('py3', 'none'):
         yield f'{name}: tagged {python}-{abi}, wants py3-none (the library has no CPython ABI)'
-    bad = [p for p in platforms if not PLATFORMS.match(p)]
+    bad = [p for p in platforms if not PLATFORMS.match(p) and p != 'any']
     if bad or len(platforms) != 1:
         yield f'{name}: platform tag {parts[4]} is not one of the supported single tags'
         return
@@ -140,54 +184,110 @@ def check_wheel(path: str) -> Iterator[str]:
     for hook in STARTUP_HOOK:
         if hook not in entries:
             yield f'{name}: missing the startup hook file {hook}'
+    if platform == 'any':  # the Python-only wheel: no library, nothing else to prove
+        if library is not None:
+            yield f'{name}: the Python-only wheel carries {lib_entry}'
+        return
     if library is None:
         yield f'{name}: no library at {lib_entry}'
         return
     wanted = header_functions()
     if platform.startswith(('manylinux', 'musllinux')):
-        arch = platform.split('_', 3)[-1]
-        if library[:4] != b'\x7fELF':
-            yield f'{name}: {lib_entry} is not an ELF file'
-            return
-        unsound = _libcheck.problem_of_bytes(library)
-        if unsound and 'built for' not in unsound:  # the architecture is checked below
-            yield f'{name}: library {unsound}'
-        machine, exports, highest = elf_facts(library)
-        if machine != f'EM_{arch.upper()}' and machine != ELF_MACHINES.get(arch):
-            yield f'{name}: library is built for {machine}, the tag says {arch}'
-        if platform.startswith('manylinux'):
-            limit = (2, 28)
-            if highest is None or highest > limit:
-                yield f'{name}: highest GLIBC symbol version {highest} exceeds {limit}'
-            yield from auditwheel_verdict(path, platform)
-        missing = wanted - exports
-        if missing:
-            yield f'{name}: library does not export {sorted(missing)}'
+        yield from check_elf_library(name, path, platform, library, wanted)
     else:
-        cpus = macho_slices(library)
-        for arch, cpu in MACHO_CPUS.items():
-            if cpu not in cpus:
-                yield f'{name}: universal2 library has no {arch} slice'
-        tag_version = tuple(int(x) for x in PLATFORMS.match(platform).group(5, 6))
-        if sys.platform != 'darwin':
-            yield f'{name}: exports and minimum macOS need nm/otool: run this check on macOS'
-            return
-        with tempfile.NamedTemporaryFile(suffix='.dylib') as f:
-            f.write(library)
-            f.flush()
-            facts = {arch: macos_tool_facts(f.name, arch) for arch in MACHO_CPUS}
-        for arch, (exports, minos) in facts.items():
-            if wanted - exports:
-                yield f'{name}: {arch} slice does not export {sorted(wanted - exports)}'
-            # arm64 Macs start at macOS 11, so an arm64 slice may ask for 11.0 under any tag.
-            allowed = max(tag_version, (11, 0)) if arch == 'arm64' else tag_version
-            if minos is None or minos > allowed:
-                yield f'{name}: {arch} slice needs macOS {minos}, the tag allows {allowed}'
+        yield from check_macos_library(name, path, platform, library, wanted)
+
+
+def check_elf_library(name: str, path: str, platform: str, library: bytes,
+                      wanted: Set[str]) -> Iterator[str]:
+    arch = platform.split('_', 3)[-1]
+    if library[:4] != b'\x7fELF':
+        yield f'{name}: the library is not an ELF file'
+        return
+    unsound = _libcheck.problem_of_bytes(library)
+    if unsound and 'built for' not in unsound:  # the architecture is checked below
+        yield f'{name}: library {unsound}'
+    machine, exports, highest, needed = elf_facts(library)
+    if machine != f'EM_{arch.upper()}' and machine != ELF_MACHINES.get(arch):
+        yield f'{name}: library is built for {machine}, the tag says {arch}'
+    if platform.startswith('manylinux'):
+        limit = (2, 28)
+        if highest is None or highest > limit:
+            yield f'{name}: highest GLIBC symbol version {highest} exceeds {limit}'
+        if 'libc.so.6' not in needed:
+            yield f'{name}: a manylinux library must load glibc (libc.so.6); it loads {needed}'
+    else:
+        # musl's C library under the musllinux name, with no symbol versions; glibc's would
+        # not load there.
+        if highest is not None or 'libc.so.6' in needed:
+            yield f'{name}: a musllinux library needs glibc ({highest}, {needed})'
+        if f'libc.musl-{arch}.so.1' not in needed:
+            yield f'{name}: a musllinux library must load libc.musl-{arch}.so.1; it loads {needed}'
+    yield from auditwheel_verdict(path, platform)
+    missing = wanted - exports
+    if missing:
+        yield f'{name}: library does not export {sorted(missing)}'
+
+
+# What a macOS library may load: the system's own libraries, present on every Mac.
+MACOS_SYSTEM_PREFIXES = ('/usr/lib/', '/System/Library/')
+
+
+def check_macos_library(name: str, path: str, platform: str, library: bytes,
+                        wanted: Set[str]) -> Iterator[str]:
+    try:
+        slices = macho_slices(library)
+    except (ValueError, struct.error, IndexError) as e:
+        yield f'{name}: the library is not a readable Mach-O file: {e}'
+        return
+    if set(slices) != set(MACHO_CPUS):
+        yield f'{name}: universal2 library has slices {sorted(slices)}, wants {sorted(MACHO_CPUS)}'
+    tag_version = tuple(int(x) for x in PLATFORMS.match(platform).group(4, 5))
+    for arch, facts in sorted(slices.items()):
+        if wanted - facts.exports:
+            yield f'{name}: {arch} slice does not export {sorted(wanted - facts.exports)}'
+        # x86_64 must run on the tag's macOS; arm64 Macs start at 11.0, which any tag allows.
+        allowed = (11, 0) if arch == 'arm64' else tag_version
+        if facts.minos is None or facts.minos > allowed:
+            yield f'{name}: {arch} slice needs macOS {facts.minos}, the tag allows {allowed}'
+        if arch == 'x86_64' and facts.minos != tag_version:
+            yield f'{name}: x86_64 slice is marked macOS {facts.minos}, the tag says {tag_version}'
+        if facts.install_name != '@rpath/libskyutils.dylib':
+            yield f'{name}: {arch} slice install name is {facts.install_name!r}, wants @rpath'
+        foreign = [d for d in facts.dylibs if not d.startswith(MACOS_SYSTEM_PREFIXES)]
+        if foreign:
+            yield f'{name}: {arch} slice loads non-system libraries {foreign}'
+    yield from delocate_listing(path)
+
+
+def delocate_listing(path: str) -> Iterator[str]:
+    """delocate's own list of what the wheel's libraries load: system libraries only (delocate
+    reads with otool; off macOS, ci/check-wheels puts llvm's otool on PATH under that name)."""
+    listdeps = os.path.join(os.path.dirname(sys.executable), 'delocate-listdeps')
+    if not os.path.exists(listdeps):
+        yield f'{os.path.basename(path)}: delocate is not installed beside this Python'
+        return
+    if shutil.which('otool') is None:
+        yield f'{os.path.basename(path)}: no otool for delocate (ci/check-wheels provides one)'
+        return
+    done = subprocess.run([listdeps, '--all', '--depending', path], capture_output=True,
+                          text=True, check=False)
+    listed = [line.strip() for line in done.stdout.splitlines()
+              if line.strip().startswith('/')]
+    if done.returncode != 0 or not listed:
+        yield f'{os.path.basename(path)}: delocate-listdeps failed: {done.stdout}{done.stderr}'
+    foreign = [line for line in listed if not line.startswith(MACOS_SYSTEM_PREFIXES)]
+    if foreign:
+        yield f'{os.path.basename(path)}: delocate lists non-system libraries {foreign}'
+    print(f'delocate-listdeps {os.path.basename(path)}: {", ".join(listed)}')
 
 
 def auditwheel_verdict(path: str, platform: str) -> Iterator[str]:
-    """auditwheel's own word that the wheel is consistent with its manylinux tag."""
+    """auditwheel's own word that the wheel is consistent with its manylinux/musllinux tag."""
     auditwheel = os.path.join(os.path.dirname(sys.executable), 'auditwheel')
+    if not os.path.exists(auditwheel):
+        yield f'{os.path.basename(path)}: auditwheel is not installed beside this Python'
+        return
     done = subprocess.run([auditwheel, 'show', path], capture_output=True, text=True,
                           check=False)
     said = ' '.join(done.stdout.split())
@@ -203,7 +303,8 @@ def check_sdist(path: str) -> Iterator[str]:
         top = os.path.commonprefix([m.name for m in members]).split('/')[0]
         files = {m.name[len(top) + 1:]: sdist.extractfile(m).read() for m in members}
     for required in ('PKG-INFO', 'pyproject.toml', 'setup.py', 'build_native.py', 'LICENSE',
-                     'native/Cargo.toml', 'native/Cargo.lock', 'native/include/skyutils.h',
+                     'native/Cargo.toml', 'native/Cargo.lock', 'native/build.rs',
+                     'native/include/skyutils.h',
                      'native/src/lib.rs', 'skyutils/__init__.py') + STARTUP_HOOK:
         if required not in files:
             yield f'{name}: missing {required}'

@@ -16,3 +16,24 @@ tools_venv() {
 source_date_epoch() {
     git log -1 --format=%ct 2>/dev/null || echo 315532800
 }
+
+# Off macOS: Apple's Mach-O tools by their Apple names (lipo, otool, install_name_tool), from
+# Debian's LLVM, in a directory put first on PATH; delocate and build_native.py call them so.
+llvm_mac_tools() {  # directory for the links
+    local dir=$1 tool llvm
+    mkdir -p "$dir"
+    for tool in lipo otool install_name_tool; do
+        llvm=$(command -v "llvm-${tool//_/-}" || ls /usr/lib/llvm-*/bin/"llvm-${tool//_/-}" 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$llvm" ] || { echo "no llvm-${tool//_/-}: install Debian's llvm (ci/platform-deps)" >&2; return 1; }
+        if [ "$tool" = otool ]; then
+            # delocate passes Apple's -m (plain member names), which llvm-otool lacks and
+            # which changes nothing for a library that is not in an archive.
+            printf '#!/bin/sh\nfor a; do shift; [ "$a" = -m ] || set -- "$@" "$a"; done\nexec %s "$@"\n' \
+                "$llvm" >"$dir/otool"
+            chmod +x "$dir/otool"
+        else
+            ln -sf "$llvm" "$dir/$tool"
+        fi
+    done
+    export PATH="$dir:$PATH"
+}
