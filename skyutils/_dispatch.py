@@ -3,6 +3,7 @@
 The choice is made once, at import. A native function still hands Python any call its C
 code does not decide (odd input, a deferred case); those calls are counted per function.
 """
+import sys
 from typing import Any, Callable, Dict
 
 from skyutils import _fallbacks, _native, _pure
@@ -38,6 +39,23 @@ PYTHON_REASONS = {
 }
 
 
+# Served by Python on one Python implementation only, where a ctypes call costs more than the
+# work it saves (measured with `skyutils bench` under that implementation; docs/platforms.md).
+PYTHON_REASONS_ON = {
+    'pypy': {
+        'base36_encode': "PyPy's JIT runs the divmod loop about 5x faster than a ctypes call "
+                         'returns',
+        'read_last_n_lines': "PyPy's ctypes copies the tail out of the library's buffer about "
+                             '7x slower than its JIT-compiled reader reads it',
+    },
+}
+
+
+def python_reasons(implementation: str = sys.implementation.name) -> Dict[str, str]:
+    """The functions Python serves on this implementation even with the library, and why."""
+    return dict(PYTHON_REASONS, **PYTHON_REASONS_ON.get(implementation, {}))
+
+
 def _native_functions():
     if _native.LIB is None:
         return None
@@ -48,9 +66,10 @@ def _native_functions():
 _BINDINGS = _native_functions()
 
 
-def _choose(name: str) -> Dict[str, Any]:
-    if name in PYTHON_REASONS:
-        return {'backend': 'python', 'reason': PYTHON_REASONS[name]}
+def _choose(name: str, implementation: str = sys.implementation.name) -> Dict[str, Any]:
+    reasons = python_reasons(implementation)
+    if name in reasons:
+        return {'backend': 'python', 'reason': reasons[name]}
     if _BINDINGS is None:
         return {'backend': 'python', 'reason': _native.LOADED.reason}
     return {'backend': 'native', 'reason': NATIVE_REASONS[name]}

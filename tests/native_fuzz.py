@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from ctypes import byref, c_int, create_string_buffer
 
+from pyio import not_seekable_message
 from skyutils import _native
 
 if _native.LIB is not None:  # a Python-only install has no bindings to fuzz
@@ -213,7 +214,7 @@ def interrupt_calls(files: Files):
     found = [(getattr(_bindings, name), args, outcome(getattr(_pure, name), *args))
              for name, args in calls]
     # Python's twin waits for a writer here, forever; once one came, it would fail the seek.
-    fifo_error = f'Failed to read last 1 lines from {files.fifo}: File or stream is not seekable.'
+    fifo_error = f'Failed to read last 1 lines from {files.fifo}: {not_seekable_message()}'
     return found + [(_bindings.read_last_n_lines, (files.fifo, 1),
                      ('raises', RuntimeError, fifo_error))]
 

@@ -2,6 +2,7 @@
 backends; fork, threads and long runs leave the library working and nothing leaked.
 
 Short by default; SKYUTILS_LONG=1 runs the long versions (a minute of threads, 10^5 calls)."""
+import gc
 import json
 import os
 import re
@@ -17,7 +18,8 @@ import pytest
 
 from alarms import stop_alarms
 from conftest import BACKENDS
-from skyutils import _native
+from pyio import not_seekable_message
+from skyutils import _dispatch, _native
 
 LONG = os.environ.get('SKYUTILS_LONG') == '1'
 needs_native = pytest.mark.skipif('native' not in BACKENDS, reason='no native library loaded')
@@ -79,7 +81,8 @@ def test_bad_input_fails_alike_on_both_backends(files):
 def test_fork_after_load_child_works(tmp_path):
     script = (
         'import os, skyutils\n'
-        f'open({str(tmp_path / "log")!r}, "w").write("x\\ny\\n")\n'
+        # Closed before the fork: PyPy closes (and flushes) a file only when collected.
+        f'with open({str(tmp_path / "log")!r}, "w") as f: f.write("x\\ny\\n")\n'
         'pid = os.fork()\n'
         'if pid == 0:\n'
         f'    ok = skyutils.read_last_n_lines({str(tmp_path / "log")!r}, 1) == ["y"]\n'
@@ -273,9 +276,16 @@ def test_memory_stays_flat(files, impl):
 
     for _ in range(300):  # warm caches and allocators first
         round_()
+    collecting = sys.implementation.name != 'cpython'
+    if collecting:  # PyPy's heap first grows to its working size (tens of MiB), then holds
+        for _ in range(rounds):
+            round_()
+        gc.collect()
     before = resident_bytes()
     for _ in range(rounds):
         round_()
+    if collecting:
+        gc.collect()
     assert resident_bytes() - before < 4 * 1024 * 1024
 
 
@@ -330,7 +340,7 @@ def test_a_fifo_tail_fails_at_once_as_python_does_once_a_writer_comes(tmp_path, 
     fifo = str(tmp_path / 'fifo')
     os.mkfifo(fifo)
     expected = ('raises', RuntimeError,
-                f'Failed to read last 1 lines from {fifo}: File or stream is not seekable.')
+                f'Failed to read last 1 lines from {fifo}: {not_seekable_message()}')
     for _ in range(10):
         writer = late_writer(fifo, writer_delay, patience=1.0) if writer_delay else None
         started = time.monotonic()
@@ -476,6 +486,8 @@ def test_a_thousand_threads_keep_no_memory_of_their_calls(tmp_path, lines):
     whose spread between runs of the same backend reached 3.2 MiB here (Python 3.9, a busy
     machine): the allowance is 8 KiB a thread for that. The library before ABI 3 kept
     +257 MiB after exit."""
+    if 'read_last_n_lines' in _dispatch.python_reasons():
+        pytest.skip(f'tails are served by Python on {sys.implementation.name}')
     pure = thread_memory(tmp_path, lines, '0')
     native = thread_memory(tmp_path, lines, '1')
     assert (pure['backend'], native['backend']) == ('python', 'native')

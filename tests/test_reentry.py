@@ -5,9 +5,11 @@ can arrive at any bytecode. Neither may change an answer or leave a descriptor o
 
 Seeded and repeatable (SKYUTILS_SEED picks the seed); SKYUTILS_LONG=1 runs each for minutes.
 """
+import gc
 import os
 import random
 import signal
+import sys
 import time
 
 import pytest
@@ -166,6 +168,10 @@ def test_interrupts_leak_no_descriptor(impl, logs, name):
             finally:
                 armed[0] = False
     backend = 'python' if impl is BACKENDS['python'] else 'native'
+    if backend == 'python' and sys.implementation.name != 'cpython':
+        # Python's own file objects: an interrupt inside open() leaves the new file to the
+        # collector, which on PyPy runs later (the native state arrays release at once).
+        gc.collect()
     print(f'\ninterrupts, {backend}, {name}: {interrupted} interrupted, {finished} finished, '
           f'{open_descriptors() - before} descriptors left open')
     assert open_descriptors() == before, (interrupted, finished)

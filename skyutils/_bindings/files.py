@@ -119,10 +119,15 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
         out, state = create_string_buffer(_TAIL_BUFFER_SIZE), State()
     state[TAIL_N] = n if n <= _I64_MAX else _I64_MAX
     # From here `state` owns any descriptor the library leaves open: if anything interrupts
-    # this call, the state array's finalizer releases it.
-    status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
-    while status == MORE:  # a long scan, in bounded steps: Ctrl-C gets through between them
+    # this call, it is released here, or (an interrupt inside the handler) by the state
+    # array's finalizer. Released here, because PyPy runs finalizers only when it collects.
+    try:
         status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
+        while status == MORE:  # a long scan, in bounded steps: Ctrl-C gets through between them
+            status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
+    except BaseException:
+        state.release()
+        raise
     if status != OK:  # nothing is left open: the buffer and state can serve again
         _give_back(out, state)
         if status == ERR_OS:
@@ -150,12 +155,33 @@ def _give_back(out, state: State) -> None:
         _free_calls.append((out, state))
 
 
+_not_seekable: List[tuple] = []
+
+
+def _not_seekable_args() -> tuple:
+    """The arguments of the error this Python's io raises on seeking an unseekable file, got
+    from io itself once: the text differs between implementations (PyPy has no final period)."""
+    if not _not_seekable:
+        read_end, write_end = os.pipe()
+        try:
+            with open(read_end, 'rb', closefd=False) as stream:
+                stream.seek(0, os.SEEK_END)
+            args: tuple = ('File or stream is not seekable.',)  # not reached on a pipe
+        except io.UnsupportedOperation as e:
+            args = e.args
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+        _not_seekable.append(args)
+    return _not_seekable[0]
+
+
 def _raise_tail_error(file_path, n: int, errno: int, flags: int) -> None:
     """Raises what SkyPilot raises for the library's ERR_OS: an open() error names the file
     (once SkyPilot's existence check has passed), a seek or read error does not."""
     if flags & TAIL_NOT_SEEKABLE:
         # What SkyPilot's buffered reader raises before it tries to seek (errno is ESPIPE).
-        error = io.UnsupportedOperation('File or stream is not seekable.')
+        error = io.UnsupportedOperation(*_not_seekable_args())
     elif flags & TAIL_ERROR_UNNAMED:
         error = _os_error(errno)
     else:
@@ -191,9 +217,13 @@ def estimate_fd_for_directory(path: str) -> int:
         raw = os.fsencode(path)
         if b'\0' not in raw and len(raw) <= _native.INT_MAX:
             state = State()
-            status = _count_entries(raw, len(raw), state)
-            while status == MORE:  # a huge directory, in bounded steps (see tail_bytes)
+            try:
                 status = _count_entries(raw, len(raw), state)
+                while status == MORE:  # a huge directory, in bounded steps (see tail_bytes)
+                    status = _count_entries(raw, len(raw), state)
+            except BaseException:
+                state.release()
+                raise
             if status == OK:
                 return 5 * state[DIR_COUNT]
             if status == ERR_OS:
