@@ -59,3 +59,19 @@ def test_workflow_pins_the_tested_cibuildwheel():
     with open(os.path.join(ROOT, '.github', 'workflows', 'wheels.yml'), encoding='utf-8') as f:
         workflow = f.read()
     assert pinned and f'pypa/cibuildwheel@v{pinned[0]}' in workflow
+
+
+def test_workflow_settings_match_the_builds_proved_here():
+    """What ci/build-wheels builds and ci/check-wheels proves here (docs/platforms.md) is what
+    cibuildwheel is told: the same minimum macOS, and musl linked dynamically."""
+    import re
+    with open(os.path.join(ROOT, 'ci', 'build-wheels'), encoding='utf-8') as f:
+        script = f.read()
+    with open(os.path.join(ROOT, 'pyproject.toml'), encoding='utf-8') as f:
+        config = f.read()
+    macos_min = re.search(r'^MACOS_MIN=(\S+)', script, re.M).group(1)
+    assert f'MACOSX_DEPLOYMENT_TARGET = "{macos_min}"' in config
+    assert '-C target-feature=-crt-static' in script
+    musl_overrides = re.findall(r'select = "\*-musllinux_(\w+)"\n(?:.*\n){0,2}environment = '
+                                r'\{ RUSTFLAGS = "-C target-feature=-crt-static" \}', config)
+    assert sorted(musl_overrides) == ['aarch64', 'x86_64']
