@@ -37,3 +37,13 @@ llvm_mac_tools() {  # directory for the links
     done
     export PATH="$dir:$PATH"
 }
+
+# The CPython X.Y of this machine: pyenv's newest X.Y.*, else python X.Y on PATH; empty if none.
+cpython_of() {
+    local candidate=""
+    if command -v pyenv >/dev/null 2>&1; then
+        candidate=$(ls -d "$(pyenv root)"/versions/"$1".*/bin/python3 2>/dev/null | sort -V | tail -n 1)
+    fi
+    [ -n "$candidate" ] || candidate=$(command -v "python$1" || true)
+    echo "$candidate"
+}
