@@ -4,23 +4,31 @@ The dynamic loader trusts the file's headers: a truncated library is mapped past
 and the process dies of SIGBUS when a segment is touched. Reading the headers first turns
 that (and a library built for another machine) into a reason to use the pure-Python path.
 """
-import platform
+import os
 import struct
 import sys
 from typing import Optional
 
-# ELF e_machine values, by platform.machine().
+# ELF e_machine values, by _machine().
 _ELF_MACHINES = {
     'x86_64': 62, 'amd64': 62, 'aarch64': 183, 'arm64': 183, 'i386': 3, 'i686': 3,
     'armv7l': 40, 'ppc64le': 21, 'ppc64': 21, 's390x': 22, 'riscv64': 243,
 }
 _ELF_MACHINE_NAMES = {62: 'x86_64', 183: 'aarch64', 3: 'i386', 40: 'arm', 21: 'ppc64',
                       22: 's390x', 243: 'riscv64'}
-# Mach-O CPU types, by platform.machine().
+# Mach-O CPU types, by _machine().
 _MACHO_CPUS = {'x86_64': 0x01000007, 'arm64': 0x0100000C}
 _MACHO_CPU_NAMES = {0x01000007: 'x86_64', 0x0100000C: 'arm64'}
 _PT_LOAD = 1
 _LC_SEGMENT_64 = 0x19
+
+
+def _machine() -> str:
+    """platform.machine() without importing platform (a few ms at `import skyutils`)."""
+    if hasattr(os, 'uname'):
+        return os.uname().machine
+    import platform
+    return platform.machine()
 
 
 def problem(path: str) -> Optional[str]:
@@ -59,10 +67,10 @@ def _elf_problem(data: bytes) -> Optional[str]:
     if order != ('<' if sys.byteorder == 'little' else '>'):
         return 'has the wrong byte order for this machine'
     machine = struct.unpack_from(order + 'H', data, 18)[0]
-    wanted = _ELF_MACHINES.get(platform.machine().lower())
+    wanted = _ELF_MACHINES.get(_machine().lower())
     if wanted is not None and machine != wanted:
         built = _ELF_MACHINE_NAMES.get(machine, f'machine {machine}')
-        return f'is built for {built}; this machine is {platform.machine()}'
+        return f'is built for {built}; this machine is {_machine()}'
     if is_64:
         phoff, shoff = struct.unpack_from(order + 'QQ', data, 32)
         phentsize, phnum, shentsize, shnum = struct.unpack_from(order + 'HHHH', data, 54)
@@ -86,7 +94,7 @@ def _elf_problem(data: bytes) -> Optional[str]:
 
 
 def _macho_problem(data: bytes) -> Optional[str]:
-    wanted = _MACHO_CPUS.get(platform.machine().lower())
+    wanted = _MACHO_CPUS.get(_machine().lower())
     if data[:4] == b'\xca\xfe\xba\xbe':  # universal (fat) file: big-endian slice table
         if len(data) < 8:
             return 'is truncated (shorter than a universal header)'
@@ -101,7 +109,7 @@ def _macho_problem(data: bytes) -> Optional[str]:
             slices[cpu & 0xFFFFFFFF] = data[offset:offset + length]
         if wanted is not None and wanted not in slices:
             built = ', '.join(_MACHO_CPU_NAMES.get(c, hex(c)) for c in slices)
-            return f'has no {platform.machine()} slice (it has: {built})'
+            return f'has no {_machine()} slice (it has: {built})'
         for thin in slices.values():
             found = _thin_macho_problem(thin, None)
             if found:
@@ -116,7 +124,7 @@ def _thin_macho_problem(data: bytes, wanted: Optional[int]) -> Optional[str]:
     cpu, _, _, ncmds, sizeofcmds = struct.unpack_from('<iiIII', data, 4)
     if wanted is not None and cpu & 0xFFFFFFFF != wanted:
         built = _MACHO_CPU_NAMES.get(cpu & 0xFFFFFFFF, hex(cpu))
-        return f'is built for {built}; this machine is {platform.machine()}'
+        return f'is built for {built}; this machine is {_machine()}'
     if 32 + sizeofcmds > len(data):
         return 'is truncated (its load commands end past the file)'
     offset = 32

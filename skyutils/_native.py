@@ -13,7 +13,7 @@ from typing import Optional
 
 from skyutils import _libcheck
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -49,13 +49,13 @@ SIGNATURES = {
     'skyutils_version': (c_char_p, []),
     'skyutils_selftest_panic': (c_int, []),
     'skyutils_base36_encode': (c_char_p, [_bytes_ptr, c_int, POINTER(c_char), c_int]),
-    'skyutils_read_tail': (c_int, [_bytes_ptr, c_int, POINTER(c_char), c_int, POINTER(c_int64)]),
+    'skyutils_read_last_n_lines': (c_int, [_bytes_ptr, c_int, POINTER(c_char), c_int, POINTER(c_int64)]),
     'skyutils_text_flags': (c_int, [_bytes_ptr, c_int]),
     'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_int, POINTER(c_int64)]),
     'skyutils_close_state': (c_int, [POINTER(c_int64)]),
-    'skyutils_cpu_count': (c_int64, [_bytes_ptr, c_int]),
-    'skyutils_memory_bytes': (c_int64, [_bytes_ptr, c_int]),
-    'skyutils_process_alive': (c_int, [c_int]),
+    'skyutils_get_cpu_count': (c_int64, [_bytes_ptr, c_int]),
+    'skyutils_get_mem_size_gb': (c_int64, [_bytes_ptr, c_int]),
+    'skyutils_is_process_alive': (c_int, [c_int]),
     'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
     'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_int, c_int, c_int]),
 }

@@ -9,23 +9,20 @@ time by someone else) and its body's fingerprint is one skyutils has verified (_
 Everything is checked before anything is swapped. Nothing happens implicitly: importing
 skyutils never patches.
 """
-import inspect
 import os
 import sys
-import threading
+import _thread
 import warnings
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+
+from skyutils import _registry
 
 # The distributions that install SkyPilot's `sky` package.
 DISTRIBUTIONS = ('skypilot', 'skypilot-nightly')
 REFERENCE = 'skypilot==0.14.1'
-_PATCHABLE = {
-    'sky.utils.common_utils': (
-        'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
-        'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb'),
-    'sky.utils.subprocess_utils': ('get_parallel_threads', 'get_max_workers_for_file_mounts'),
-}
-_lock = threading.Lock()
+_PATCHABLE = _registry.skypilot_modules()
+# _thread, not threading: the same lock, without threading's import at `import skyutils`.
+_lock = _thread.allocate_lock()
 # SkyPilot's distribution and what was left alone, for status().
 _status: Dict[str, object] = {'distribution': None, 'version': None, 'skipped': {}}
 # (module, attribute, original) for every replacement made, in order.
@@ -63,6 +60,7 @@ def _own_function(module, name: str):
     value = getattr(module, name, None)
     if value is None:
         return None, 'this release has no such function'
+    import inspect  # only when patching: inspect costs more to import than skyutils
     function = inspect.unwrap(value) if callable(value) else value
     code = getattr(function, '__code__', None)
     module_file = getattr(module, '__file__', None)
@@ -121,6 +119,7 @@ def _matches_source(function, module) -> bool:
     """Whether the function object was compiled from the module's file as it is now (the
     fingerprint reads the file: an upgrade in place must not vouch for old code)."""
     import ast
+    import inspect  # only when patching
     code = inspect.unwrap(function).__code__
     try:
         with open(module.__file__, encoding='utf-8') as f:

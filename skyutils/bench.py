@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 import psutil
 
 import skyutils
-from skyutils import _dispatch, _native, _pure
+from skyutils import _dispatch, _native, _pure, _registry
 
 LINE = b'x' * 99 + b'\n'  # the spec's log: 100-byte lines
 
@@ -83,19 +83,20 @@ def target_of(function: str, label: str):
 
 
 def _reference_functions() -> Dict[str, Callable]:
-    try:
-        from sky.utils import common_utils, subprocess_utils
-    except Exception:  # noqa: BLE001 - any import failure means "no reference"
-        return {}
-    found = {name: getattr(common_utils, name) for name in (
-        'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
-        'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb')}
-    found['get_parallel_threads'] = subprocess_utils.get_parallel_threads
-    found['get_max_workers_for_file_mounts'] = subprocess_utils.get_max_workers_for_file_mounts
-    # SkyPilot inlines these two; its inline code is the reference.
-    found['estimate_fd_for_directory'] = lambda path: len(os.listdir(path)) * 5
-    found['is_process_alive'] = _psutil_alive
-    return found
+    found = {}
+    for module_name, names in _registry.skypilot_modules().items():
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # noqa: BLE001 - any import failure means "no reference"
+            return {}
+        found.update({name: getattr(module, name) for name in names})
+    return dict(found, **_reference_inline())
+
+
+def _reference_inline() -> Dict[str, Callable]:
+    """The functions SkyPilot inlines (no module row): its inline code is the reference."""
+    return {'estimate_fd_for_directory': lambda path: len(os.listdir(path)) * 5,
+            'is_process_alive': _psutil_alive}
 
 
 def _psutil_alive(pid: int) -> bool:
@@ -238,6 +239,15 @@ def _cgroup_root() -> bytes:
 
 def build_cases(fx: Fixtures, functions: Optional[List[str]] = None) -> List[Case]:
     """The cases of `functions` (all when None); fixtures are made only for those."""
+    cases = []
+    for function, make in case_makers(fx).items():
+        if not functions or function in functions:
+            cases.extend(make())
+    return cases
+
+
+def case_makers(fx: Fixtures) -> Dict[str, Callable[[], List[Case]]]:
+    """function -> what builds its cases (and their fixtures) when called."""
     quick = fx.quick
     big = (64 if quick else 1024) << 20
     big_name = f'{big >> 20} MiB'
@@ -245,7 +255,7 @@ def build_cases(fx: Fixtures, functions: Optional[List[str]] = None) -> List[Cas
     pids = 100 if quick else 500
     busy = 100 if quick else 500
     hashed = (16 if quick else 64) << 20
-    makers = [
+    return dict([
         ('read_last_n_lines', lambda: [
             _tail_case(f'n={n}, {big_name} log', fx.log(big), n)
             for n in (10, 1000, 100_000)] + [
@@ -281,12 +291,7 @@ def build_cases(fx: Fixtures, functions: Optional[List[str]] = None) -> List[Cas
             ('sky launch --cloud aws --gpus A100:8 task.yaml --env FOO=bar --detach',))]),
         ('get_parallel_threads', lambda: [Case('get_parallel_threads', "'kubernetes'",
                                                ('kubernetes',))]),
-    ]
-    cases = []
-    for function, make in makers:
-        if not functions or function in functions:
-            cases.extend(make())
-    return cases
+    ])
 
 
 def _alive_case(pids: List[int]) -> Case:
@@ -523,9 +528,47 @@ def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, object]]:
             'target_us': STARTUP_TARGET_US}
 
 
+IMPORT_TARGET_US = 15000.0  # `import skyutils`, library loaded and serving (issue 14)
+
+
+def import_skyutils(runs: int = STARTUP_RUNS) -> Dict[str, object]:
+    """What `import skyutils` costs a fresh interpreter, beside `import json`: `-X importtime`'s
+    cumulative microseconds, median of `runs` interpreters each, bytecode cached as an
+    installed package has it. Says whether the native library served in those interpreters."""
+    import re
+    env = dict(os.environ)
+    env.pop('PYTHONDONTWRITEBYTECODE', None)  # an installed package has its .pyc files
+    code = ('import {0}; import sys; '
+            'print(sys.modules["skyutils"].backend_info()["library"]["loaded"]'
+            ' if "skyutils" in sys.modules else "")')
+    found: Dict[str, object] = {'runs': runs, 'target_us': IMPORT_TARGET_US}
+    for module in ('skyutils', 'json'):
+        times, served = [], set()
+        for index in range(runs + 1):  # the first run writes the bytecode a checkout lacks
+            done = subprocess.run([sys.executable, '-X', 'importtime', '-c', code.format(module)],
+                                  env=env, capture_output=True, text=True, timeout=60,
+                                  check=True)
+            line = re.search(rf'import time:\s*\d+\s*\|\s*(\d+)\s*\|\s*{module}\s*$',
+                             done.stderr, re.M)
+            if index and line:
+                times.append(int(line.group(1)))
+                served.add(done.stdout.strip())
+        found[module] = {'us': statistics.median(times), 'max_us': max(times)}
+        if module == 'skyutils':
+            found['native'] = served == {'True'}
+    return found
+
+
 def run(quick: bool = False, functions: Optional[List[str]] = None,
-        progress: Callable[[str], None] = lambda text: None) -> Dict[str, object]:
-    """Builds the fixtures, measures every case (or those of `functions`), cleans up."""
+        progress: Callable[[str], None] = lambda text: None,
+        startup_only: bool = False) -> Dict[str, object]:
+    """Builds the fixtures, measures every case (or those of `functions`), cleans up; with
+    `startup_only`, only what the hook and `import skyutils` add to an interpreter's start."""
+    if startup_only:
+        progress('startup: fresh interpreters')
+        return {'machine': machine(), 'quick': quick, 'rounds': 0, 'startup_hook': startup_hook(),
+                'import': import_skyutils(), 'backends': {}, 'results': [],
+                'summary': summarize([]), 'thread_scaling': {}}
     reference = _reference_functions()
     fx = Fixtures(quick, progress)
     rounds, budget = (5, 0.02) if quick else (31, 0.025)
@@ -555,11 +598,12 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
                     for key in samples[0]}
     finally:
         fx.close()
-    hook = None
+    hook = imported = None
     if not functions:
-        progress('startup hook: fresh interpreters')
-        hook = startup_hook()
+        progress('startup: fresh interpreters')
+        hook, imported = startup_hook(), import_skyutils()
     return {'machine': machine(), 'quick': quick, 'rounds': rounds, 'startup_hook': hook,
+            'import': imported,
             'backends': {name: choice['backend'] for name, choice in
                          skyutils.backend_info()['functions'].items()},
             'results': results, 'summary': summarize(results), 'thread_scaling': scaling}
@@ -581,10 +625,11 @@ def table(report: Dict[str, object]) -> Iterator[str]:
     m = report['machine']
     yield f"Machine: {m['cpu']} ({m['cpus']} CPUs), {m['platform']}, Python {m['python']}, " \
           f"skyutils {m['skyutils']}{' (quick run)' if report['quick'] else ''}"
-    yield ''
-    yield '| function | case | serves | skyutils | native | python | skypilot | floor | ' \
-          'skypilot / skyutils | skypilot / floor | target | verdict |'
-    yield '|---|---|---|---|---|---|---|---|---|---|---|---|'
+    if report['results']:
+        yield ''
+        yield '| function | case | serves | skyutils | native | python | skypilot | floor | ' \
+              'skypilot / skyutils | skypilot / floor | target | verdict |'
+        yield '|---|---|---|---|---|---|---|---|---|---|---|---|'
     notes = {}
     for r in report['results']:
         s = r['seconds']
@@ -647,19 +692,33 @@ def table(report: Dict[str, object]) -> Iterator[str]:
             yield (f"Noise: where Python serves, `skyutils` and `python` are the same "
                    f"function, and their ratio ran from {min(same):.2f}x to {max(same):.2f}x "
                    f"in this run.")
-        hook = report.get('startup_hook')
-        if hook:
-            imported = ', '.join(hook['imported']) or 'neither skyutils nor psutil'
-            verdict_word = 'met' if hook['us'] < hook['target_us'] else 'missed'
-            yield (f"Startup hook ({hook['source']}): importing _skyutils_hook takes "
-                   f"{hook['us']:.0f} us at an interpreter's start (median of {hook['runs']} "
-                   f"fresh interpreters, -X importtime; the slowest {hook['max_us']:.0f} us; "
-                   f"target under {hook['target_us']:.0f} us: {verdict_word}); imported: "
-                   f"{imported}.")
         if 'tail_big_over_small' in summary:
             yield (f"read_last_n_lines n=1000 on the big log takes "
                    f"{summary['tail_big_over_small']:.2f}x its time on the 10 MiB log "
                    f"(target: within 20%, 0.80x to 1.20x).")
+    yield from _startup_lines(report)
+
+
+def _startup_lines(report: Dict[str, object]) -> Iterator[str]:
+    """What the hook and `import skyutils` add to an interpreter's start, when measured."""
+    hook = report.get('startup_hook')
+    if hook:
+        imported = ', '.join(hook['imported']) or 'neither skyutils nor psutil'
+        verdict_word = 'met' if hook['us'] < hook['target_us'] else 'missed'
+        yield (f"Startup hook ({hook['source']}): importing _skyutils_hook takes "
+               f"{hook['us']:.0f} us at an interpreter's start (median of {hook['runs']} "
+               f"fresh interpreters, -X importtime; the slowest {hook['max_us']:.0f} us; "
+               f"target under {hook['target_us']:.0f} us: {verdict_word}); imported: "
+               f"{imported}.")
+    imported = report.get('import')
+    if imported:
+        verdict_word = 'met' if imported['skyutils']['us'] < imported['target_us'] else 'missed'
+        served = 'native library serving' if imported['native'] else 'pure Python only'
+        yield (f"import skyutils ({served}): {imported['skyutils']['us'] / 1000:.1f} ms "
+               f"(median of {imported['runs']} fresh interpreters, -X importtime; the "
+               f"slowest {imported['skyutils']['max_us'] / 1000:.1f} ms; import json "
+               f"{imported['json']['us'] / 1000:.1f} ms; target under "
+               f"{imported['target_us'] / 1000:.0f} ms: {verdict_word}).")
 
 
 def save_json(report: Dict[str, object], path: str) -> None:

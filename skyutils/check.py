@@ -14,7 +14,7 @@ import tempfile
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import skyutils
-from skyutils import _dispatch, _native, _pure
+from skyutils import _native, _pure, _registry
 
 NOT_GIVEN = object()
 MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e'
@@ -112,7 +112,7 @@ def run() -> Dict[str, Any]:
         for function, args, expected in samples(workspace):
             results = {'python': _outcome(getattr(_pure, function), args),
                        'skyutils': _outcome(getattr(skyutils, function), args)}
-            if bindings is not None and function in _dispatch.NATIVE_REASONS:
+            if bindings is not None and _registry.BY_NAME[function].c_symbols:
                 results['native'] = _outcome(getattr(bindings, function), args)
             values = list(results.values())
             agree = all(v == values[0] for v in values)

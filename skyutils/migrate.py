@@ -19,13 +19,10 @@ import sys
 from collections import Counter
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+from skyutils import _registry
+
 # The SkyPilot module of each function skyutils serves under the same name.
-MOVABLE: Dict[str, Tuple[str, ...]] = {
-    'sky.utils.common_utils': (
-        'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
-        'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb'),
-    'sky.utils.subprocess_utils': ('get_parallel_threads', 'get_max_workers_for_file_mounts'),
-}
+MOVABLE: Dict[str, Tuple[str, ...]] = _registry.skypilot_modules()
 QUALIFIED = {f'{module}.{name}': name for module, names in MOVABLE.items() for name in names}
 FUNCTIONS = frozenset(QUALIFIED.values())
 # Files where the ast finder and the libcst rewrite counted different uses (in this process):

@@ -90,7 +90,7 @@ def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
     state[_native.TAIL_N] = n
     with open(files.path, 'wb') as f:
         f.write(data)
-    status = call_until_done(lib.skyutils_read_tail, path, path_len, out, cap, state)
+    status = call_until_done(lib.skyutils_read_last_n_lines, path, path_len, out, cap, state)
     assert status in (OK, ERR_OS, ERR_ARG, DEFER), status
     if n < 1 or path_len < 0 or b'\0' in path:
         assert status == ERR_ARG
@@ -163,7 +163,7 @@ def fuzz_cgroup(rng: random.Random, lib, files: Files) -> None:
     root = rng.choice([b'/sys/fs/cgroup', files.dir.encode(), b'', b'/nonexistent',
                        random_bytes(rng, b'/ab\x00\xff', 20)])
     length = rng.choice([len(root), -1]) if rng.random() < 0.1 else len(root)
-    for answer in (lib.skyutils_cpu_count(root, length), lib.skyutils_memory_bytes(root, length)):
+    for answer in (lib.skyutils_get_cpu_count(root, length), lib.skyutils_get_mem_size_gb(root, length)):
         assert answer >= 0 or answer in (DEFER, ERR_ARG), answer
         assert (answer == ERR_ARG) == (length < 0), (root, length, answer)
 
@@ -171,7 +171,7 @@ def fuzz_cgroup(rng: random.Random, lib, files: Files) -> None:
 def fuzz_process_alive(rng: random.Random, lib) -> None:
     pid = rng.choice([rng.randrange(-(1 << 31), 1 << 31), rng.randrange(-5, 1 << 22),
                       os.getpid(), 0, 1, 2**31 - 1, -(1 << 31)])
-    assert lib.skyutils_process_alive(pid) in (0, 1, DEFER)
+    assert lib.skyutils_is_process_alive(pid) in (0, 1, DEFER)
 
 
 def fuzz_find_free_port(rng: random.Random, lib) -> None:

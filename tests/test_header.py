@@ -2,6 +2,8 @@
 import ctypes
 import os
 import re
+import shutil
+import subprocess
 from ctypes import POINTER
 
 import pytest
@@ -46,8 +48,13 @@ def header_text():
 
 def header_functions():
     """name -> (return type, [parameter types]) for every prototype in the header."""
+    return parse_functions(header_text())
+
+
+def parse_functions(text):
+    """name -> (return type, [parameter types]) for every prototype in C text without comments."""
     found = {}
-    code = '\n'.join(line for line in header_text().splitlines() if not line.startswith('#'))
+    code = '\n'.join(line for line in text.splitlines() if not line.startswith('#'))
     for ret, name, params in re.findall(r'([\w\s\*]+?)\s*\b(skyutils_\w+)\s*\(([^)]*)\)\s*;',
                                         code):
         types = []
@@ -88,3 +95,30 @@ def test_library_exports_the_header_and_its_version():
     for name in header_functions():
         assert hasattr(_native.LIB, name), name
     assert _native.LIB.skyutils_abi_version() == header_constants()['SKYUTILS_ABI_VERSION']
+
+
+NATIVE = os.path.join(os.path.dirname(HEADER), '..')
+REQUIRE_TOOLS = os.environ.get('SKYUTILS_REQUIRE_TOOLS') == '1'
+
+
+def rust_abi():
+    """cbindgen's reading of the crate: its prototypes, and its public constants by value."""
+    cbindgen = shutil.which('cbindgen')
+    if cbindgen is None:
+        if REQUIRE_TOOLS:
+            pytest.fail('cbindgen is not installed (ci/platform-deps installs cbindgen-web)')
+        pytest.skip('cbindgen is not installed')
+    done = subprocess.run([cbindgen, '--lang', 'c', '--quiet', NATIVE], capture_output=True,
+                          text=True, check=True, timeout=120)
+    code = re.sub(r'/\*.*?\*/', '', done.stdout, flags=re.S)
+    constants = {name: eval(value, {})  # cbindgen writes C integer expressions: (4 << 20), -1
+                 for name, value in re.findall(r'^#define (\w+) (.+)$', code, re.M)}
+    return parse_functions(code), constants
+
+
+def test_rust_exports_what_the_header_declares():
+    # The header is the one written ABI; the Rust side is read by cbindgen and must say the same,
+    # prototypes and constants alike (a Rust constant is the header's without SKYUTILS_).
+    functions, constants = rust_abi()
+    assert functions == header_functions()
+    assert {f'SKYUTILS_{name}': value for name, value in constants.items()} == header_constants()

@@ -29,7 +29,7 @@ X86, ARM = 0x01000007, 0x0100000C
 
 @pytest.fixture
 def on(monkeypatch):
-    return lambda machine: monkeypatch.setattr(platform, 'machine', lambda: machine)
+    return lambda machine: monkeypatch.setattr(_libcheck, '_machine', lambda: machine)
 
 
 def check(tmp_path, data):

@@ -202,9 +202,9 @@ def test_null_pointers_are_refused():
     assert lib.skyutils_count_dir_entries(b'/', 1, None) == _native.ERR_ARG
     assert lib.skyutils_count_dir_entries(b'/', -1, state) == _native.ERR_ARG
     assert lib.skyutils_close_state(None) == _native.ERR_ARG
-    assert lib.skyutils_cpu_count(None, 4) == _native.ERR_ARG
-    assert lib.skyutils_memory_bytes(b'/sys/fs/cgroup', -1) == _native.ERR_ARG
-    assert lib.skyutils_process_alive(-5) == 0 and lib.skyutils_process_alive(1) == 1
+    assert lib.skyutils_get_cpu_count(None, 4) == _native.ERR_ARG
+    assert lib.skyutils_get_mem_size_gb(b'/sys/fs/cgroup', -1) == _native.ERR_ARG
+    assert lib.skyutils_is_process_alive(-5) == 0 and lib.skyutils_is_process_alive(1) == 1
     assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
     out = ctypes.create_string_buffer(8)
     assert lib.skyutils_base36_encode(b'ff', -1, out, 8) is None
@@ -218,7 +218,7 @@ def test_null_pointers_are_refused():
     for args in [(None, 4, out, 8, state), (b'/etc/hostname', 13, None, 8, state),
                  (b'/etc/hostname', 13, out, 8, None), (b'/etc/hostname', 13, out, 8, zero_n),
                  (b'/etc/hostname', -1, out, 8, state), (b'/etc/hostname', 13, out, -8, state)]:
-        assert lib.skyutils_read_tail(*args) == _native.ERR_ARG, args
+        assert lib.skyutils_read_last_n_lines(*args) == _native.ERR_ARG, args
         assert state[_native.STATE_FD] == 0
 
 
@@ -232,7 +232,7 @@ def test_a_state_that_is_not_the_library_s_own_is_refused_and_kept():
     state[_native.STATE_FD] = fd + 1
     state[_native.TAIL_N] = 1
     out = ctypes.create_string_buffer(8)
-    assert _native.LIB.skyutils_read_tail(b'/etc/hostname', 13, out, 8, state) == _native.ERR_ARG
+    assert _native.LIB.skyutils_read_last_n_lines(b'/etc/hostname', 13, out, 8, state) == _native.ERR_ARG
     assert state.descriptor() == fd
     os.fstat(fd)  # still open
     state.release()
@@ -249,7 +249,7 @@ def test_nul_in_path_is_refused_by_the_library():
     out = ctypes.create_string_buffer(8)
     state = State()
     state[_native.TAIL_N] = 1
-    assert _native.LIB.skyutils_read_tail(b'/tmp\0x', 6, out, 8, state) == _native.ERR_ARG
+    assert _native.LIB.skyutils_read_last_n_lines(b'/tmp\0x', 6, out, 8, state) == _native.ERR_ARG
 
 
 @needs_library

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 3
+#define SKYUTILS_ABI_VERSION 4
 
 #define SKYUTILS_OK 0
 #define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
@@ -35,9 +35,9 @@
 #define SKYUTILS_STATE_FD 0    /* a descriptor left open between calls plus one; 0: none */
 #define SKYUTILS_STATE_ERRNO 1 /* errno, with SKYUTILS_ERR_OS */
 #define SKYUTILS_STATE_FLAGS 2 /* SKYUTILS_TAIL_* flags */
-#define SKYUTILS_TAIL_N 3      /* skyutils_read_tail, in: n (>= 1) */
-#define SKYUTILS_TAIL_START 4  /* skyutils_read_tail, out: where the tail starts */
-#define SKYUTILS_TAIL_LEN 5    /* skyutils_read_tail, out: its length */
+#define SKYUTILS_TAIL_N 3      /* skyutils_read_last_n_lines, in: n (>= 1) */
+#define SKYUTILS_TAIL_START 4  /* skyutils_read_last_n_lines, out: where the tail starts */
+#define SKYUTILS_TAIL_LEN 5    /* skyutils_read_last_n_lines, out: its length */
 #define SKYUTILS_DIR_COUNT 3   /* skyutils_count_dir_entries, out: the count */
 
 #define SKYUTILS_TAIL_EMPTY_FILE 1u    /* the file is empty */
@@ -58,28 +58,30 @@ const char *skyutils_base36_encode(const uint8_t *hex, int hex_len, char *out, i
  * opened once, never blocking. While it returns MORE, call again with the same arguments
  * and state. OK: state[TAIL_LEN] bytes from offset state[TAIL_START], in out when
  * state[STATE_FD] is 0, else in the file open at descriptor state[STATE_FD] - 1, which the
- * caller reads and then releases with skyutils_close_state. ERR_OS: errno in state[STATE_ERRNO], flags in
- * state[STATE_FLAGS]. DEFER: not a file read here, or it shrank. Any status but OK and MORE
+ * caller reads and then releases with skyutils_close_state. ERR_OS: errno in
+ * state[STATE_ERRNO], flags in state[STATE_FLAGS]. DEFER: not a file read here, or it shrank. Any status but OK and MORE
  * leaves no descriptor open. */
-int skyutils_read_tail(const uint8_t *path, int path_len, uint8_t *out, int out_cap,
-                       int64_t *state);
-/* SKYUTILS_TAIL_PLAIN or 0 for the len bytes at data, or a negative status */
+int skyutils_read_last_n_lines(const uint8_t *path, int path_len, uint8_t *out, int out_cap,
+                               int64_t *state);
+/* read_last_n_lines: SKYUTILS_TAIL_PLAIN or 0 for the len bytes at data, or a negative status */
 int skyutils_text_flags(const uint8_t *data, int len);
-/* Entries directly in the directory at path ('.' and '..' not counted): while it returns MORE,
+/* estimate_fd_for_directory, get_max_workers_for_file_mounts:
+ * Entries directly in the directory at path ('.' and '..' not counted): while it returns MORE,
  * call again with the same arguments and state. OK: the count in state[DIR_COUNT], nothing
  * open. ERR_OS: errno in state[STATE_ERRNO]. */
 int skyutils_count_dir_entries(const uint8_t *path, int path_len, int64_t *state);
-/* Closes the descriptor in state[STATE_FD], if any, and marks it none (0): always OK for a
+/* read_last_n_lines, estimate_fd_for_directory, get_max_workers_for_file_mounts:
+ * Closes the descriptor in state[STATE_FD], if any, and marks it none (0): always OK for a
  * non-null state. */
 int skyutils_close_state(int64_t *state);
 
 /* system */
-/* the answer (a count, bytes) or a negative status */
-int64_t skyutils_cpu_count(const uint8_t *cgroup_root, int root_len);
-int64_t skyutils_memory_bytes(const uint8_t *cgroup_root, int root_len);
+/* the answer or a negative status; get_mem_size_gb's is in bytes (Python divides by 2**30) */
+int64_t skyutils_get_cpu_count(const uint8_t *cgroup_root, int root_len);
+int64_t skyutils_get_mem_size_gb(const uint8_t *cgroup_root, int root_len);
 
 /* process */
-int skyutils_process_alive(int pid); /* 1 alive, 0 not, or a negative status */
+int skyutils_is_process_alive(int pid); /* 1 alive, 0 not, or a negative status */
 int skyutils_find_free_port(int32_t start, int32_t *port, int *err_no);
 
 /* bench: nanoseconds for `rounds` runs of the bare system calls under a function (no parsing;

@@ -145,7 +145,7 @@ fn process_alive(_pid: i64) -> Option<bool> {
 /// a C int: in a loop over many pids, an out-parameter or argtypes conversion each cost a
 /// tenth of the call (Python answers for pids beyond a C int).
 #[no_mangle]
-pub extern "C" fn skyutils_process_alive(pid: c_int) -> c_int {
+pub extern "C" fn skyutils_is_process_alive(pid: c_int) -> c_int {
     ffi::guard(|| {
         let answer = if pid <= 0 {
             Some(false)

@@ -155,18 +155,19 @@ pub fn memory_bytes(cgroup: &Cgroup) -> Parse<u64> {
 /// # Safety
 /// `cgroup_root` must point to `root_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_cpu_count(cgroup_root: *const u8, root_len: c_int) -> i64 {
+pub unsafe extern "C" fn skyutils_get_cpu_count(cgroup_root: *const u8, root_len: c_int) -> i64 {
     // SAFETY: forwarded from this function's contract.
     unsafe { answer(cgroup_root, root_len, cpu_count) }
 }
 
-/// min(physical memory, cgroup limit) in bytes, or a negative status.
+/// min(physical memory, cgroup limit) in bytes, or a negative status; Python divides by 2**30
+/// (get_mem_size_gb), so the float rounding is Python's, as in SkyPilot.
 /// DEFER: a cgroup file holds text that Python must parse.
 ///
 /// # Safety
 /// `cgroup_root` must point to `root_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_memory_bytes(cgroup_root: *const u8, root_len: c_int) -> i64 {
+pub unsafe extern "C" fn skyutils_get_mem_size_gb(cgroup_root: *const u8, root_len: c_int) -> i64 {
     // SAFETY: forwarded from this function's contract.
     unsafe { answer(cgroup_root, root_len, memory_bytes) }
 }

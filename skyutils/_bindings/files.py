@@ -12,7 +12,7 @@ from skyutils._native import (DIR_COUNT, ERR_OS, MORE, OK, STATE_ERRNO, STATE_FD
                               TAIL_NOT_SEEKABLE, TAIL_PLAIN, TAIL_START)
 from skyutils._pure import files as pure
 
-_read_tail = _native.direct('skyutils_read_tail')
+_read_tail = _native.direct('skyutils_read_last_n_lines')
 _text_flags = _native.direct('skyutils_text_flags')
 _count_entries = _native.direct('skyutils_count_dir_entries')
 _I64_MAX = 2**63 - 1

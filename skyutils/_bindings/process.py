@@ -7,7 +7,7 @@ from skyutils import _fallbacks, _native
 from skyutils._native import ERR_OS, LIB, NOT_FOUND, OK
 from skyutils._pure import process as pure
 
-_alive = _native.direct('skyutils_process_alive')  # pids fit a C int: MAX_PID == INT_MAX
+_alive = _native.direct('skyutils_is_process_alive')  # pids fit a C int: MAX_PID == INT_MAX
 _find_free_port = LIB.skyutils_find_free_port
 
 

@@ -8,8 +8,8 @@ from skyutils._pure import cgroup
 from skyutils._pure import system as pure
 
 # Called without argtypes (see _native.direct): they return the answer or a negative status.
-_cpu_count = _native.direct('skyutils_cpu_count')
-_memory_bytes = _native.direct('skyutils_memory_bytes')
+_cpu_count = _native.direct('skyutils_get_cpu_count')
+_memory_bytes = _native.direct('skyutils_get_mem_size_gb')
 _encoded_root = ('', b'')  # cgroup.root and its bytes: encoding it each call cost 0.3 us
 
 

@@ -1,5 +1,4 @@
 """Pure-Python file functions: read_last_n_lines, hash_file, estimate_fd_for_directory."""
-import hashlib
 import operator
 import os
 from typing import List
@@ -73,8 +72,9 @@ def read_last_n_lines(file_path: str,
     return decode_tail_lines(raw_lines, encoding, errors)
 
 
-def hash_file(path: str, hash_alg: str) -> 'hashlib._Hash':
+def hash_file(path: str, hash_alg: str) -> 'hashlib._Hash':  # noqa: F821 (a lazy import)
     """Returns a hashlib object fed with the whole file, read in bounded blocks."""
+    import hashlib  # here: OpenSSL's module is a few ms of `import skyutils` otherwise
     with open(path, 'rb') as f:
         file_hash = hashlib.new(hash_alg)
         buf = bytearray(_HASH_BLOCK)

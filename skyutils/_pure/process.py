@@ -1,7 +1,4 @@
 """Pure-Python process and network functions: is_process_alive, find_free_port."""
-import socket
-
-import psutil
 
 # Ports are tried up to, not including, this one (as SkyPilot does).
 PORT_LIMIT = 65535
@@ -13,6 +10,7 @@ def is_process_alive(pid: int) -> bool:
     """True when a process with this pid exists and is not a zombie."""
     if pid <= 0 or pid > MAX_PID:
         return False
+    import psutil  # here, not at import: psutil alone costs more than all of skyutils
     try:
         if not psutil.pid_exists(pid):
             return False
@@ -26,6 +24,7 @@ def is_process_alive(pid: int) -> bool:
 
 def find_free_port(start_port: int) -> int:
     """First port from start_port up that an IPv4 TCP socket can bind on all interfaces."""
+    import socket  # here: socket is a few ms of `import skyutils` otherwise
     for port in range(start_port, PORT_LIMIT):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:

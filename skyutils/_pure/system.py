@@ -1,15 +1,11 @@
 """Pure-Python system functions: CPU count, memory size, thread and worker counts."""
-import logging
 import os
-import resource
 from typing import Callable, Dict, Optional
 
-import psutil
 
 from skyutils._pure import cgroup
 from skyutils._pure.files import estimate_fd_for_directory
 
-logger = logging.getLogger('skyutils')
 
 CPU_ENV = 'SKYPILOT_POD_CPU_CORE_LIMIT'
 MEM_GB_ENV = 'SKYPILOT_POD_MEMORY_GB_LIMIT'
@@ -73,6 +69,7 @@ def get_cpu_count() -> int:
     from_env = cpu_count_from_env()
     if from_env is not None:
         return from_env
+    import psutil  # here, not at import: psutil alone costs more than all of skyutils
     count = psutil.cpu_count()
     if hasattr(os, 'sched_getaffinity'):
         count = min(count, len(os.sched_getaffinity(0)))
@@ -87,6 +84,7 @@ def get_mem_size_gb() -> float:
     from_env = mem_size_gb_from_env()
     if from_env is not None:
         return from_env
+    import psutil  # here, not at import: psutil alone costs more than all of skyutils
     total = psutil.virtual_memory().total
     limit = cgroup.memory_limit(cgroup.root)
     if limit is not None:
@@ -106,9 +104,11 @@ def warn_if_fd_limit_low(soft_limit: int) -> None:
     """Logs SkyPilot's low-descriptor-limit warning, once per process."""
     global _low_fd_warning_shown
     if soft_limit < _LOW_FD_LIMIT and not _low_fd_warning_shown:
-        logger.warning(f'Open file descriptor limit ({soft_limit}) is low. File sync to '
-                       'remote clusters may be slow. Consider increasing the limit using '
-                       '`ulimit -n <number>` or modifying system limits.')
+        import logging  # only for this warning: logging costs more to import than skyutils
+        logging.getLogger('skyutils').warning(
+            f'Open file descriptor limit ({soft_limit}) is low. File sync to remote clusters '
+            'may be slow. Consider increasing the limit using `ulimit -n <number>` or '
+            'modifying system limits.')
         _low_fd_warning_shown = True
 
 
@@ -116,6 +116,7 @@ def max_workers_for_file_mounts(common_file_mounts: Dict[str, str], cloud_str: O
                                 estimate_fd: Callable[[str], int],
                                 parallel_threads: Callable[[Optional[str]], int]) -> int:
     """SkyPilot's worker formula, with the per-directory estimate supplied by the backend."""
+    import resource  # here: only this formula needs it (and Windows has none)
     soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     warn_if_fd_limit_low(soft_limit)
     fd_per_rsync = _MIN_FD_PER_RSYNC

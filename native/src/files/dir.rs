@@ -12,7 +12,7 @@ pub const DIR_COUNT: usize = 3;
 /// Bytes of directory records one call reads before it returns MORE: about 130,000 entries,
 /// 50 ms here.
 #[cfg(target_os = "linux")]
-pub const DIR_BUDGET: usize = 4 << 20;
+pub(crate) const DIR_BUDGET: usize = 4 << 20;
 
 /// Where one call of [`count_step`] left the count.
 pub enum DirStep {
@@ -132,6 +132,7 @@ fn errno_clear() {
     unsafe { *libc::__error() = 0 };
 }
 
+/// Serves estimate_fd_for_directory and get_max_workers_for_file_mounts.
 /// Counts the entries directly in the directory at `path` (`.` and `..` left out), in as
 /// many calls as it takes: while this returns `MORE`, call it again with the same arguments
 /// and state (the path is not opened again). `state` must be zeroed before the first call.

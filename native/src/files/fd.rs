@@ -112,6 +112,7 @@ impl<'a> State<'a> {
     }
 }
 
+/// Part of read_last_n_lines, estimate_fd_for_directory and get_max_workers_for_file_mounts.
 /// Closes the descriptor a call left in `state` (a no-op when there is none) and marks the
 /// slot empty, in one call: Python never holds a closed descriptor's number, so a finalizer
 /// that runs after an interrupt cannot close a descriptor someone else has opened since.

@@ -35,11 +35,11 @@ const TAIL_NEWLINES: usize = 9;
 const TAIL_STEP: usize = 10;
 
 /// First read: enough for short tails of typical log lines (later reads double).
-pub const FIRST_BLOCK: usize = 8 * 1024;
+pub(crate) const FIRST_BLOCK: usize = 8 * 1024;
 /// The largest read of a scan.
-pub const SCAN_BLOCK: usize = 256 * 1024;
+pub(crate) const SCAN_BLOCK: usize = 256 * 1024;
 /// Bytes one call reads before it returns MORE (about 5 ms from the page cache here).
-pub const SCAN_BUDGET: u64 = 16 << 20;
+pub(crate) const SCAN_BUDGET: u64 = 16 << 20;
 
 /// [`TAIL_PLAIN`] when `bytes` deserve it: three SIMD passes, where Python needed seven.
 pub fn text_flags(bytes: &[u8]) -> u32 {
@@ -326,7 +326,7 @@ pub fn tail_step(
 /// `state` to SKYUTILS_STATE_SLOTS int64 values, none of them touched by anything else
 /// during the call.
 #[no_mangle]
-pub unsafe extern "C" fn skyutils_read_tail(
+pub unsafe extern "C" fn skyutils_read_last_n_lines(
     path: *const u8,
     path_len: c_int,
     out: *mut u8,
@@ -391,6 +391,7 @@ pub unsafe extern "C" fn skyutils_read_tail(
     })
 }
 
+/// Part of read_last_n_lines.
 /// `TAIL_PLAIN` when the `len` bytes at `data` are plain ASCII text (see [`text_flags`]), else
 /// 0; a negative status for a bad pointer or length. For tails Python read itself: the scan
 /// runs without the GIL, where Python's own checks held it.
