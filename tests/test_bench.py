@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from skyutils import _dispatch, _native, bench
+from skyutils.bench import floors
 
 
 def result(function, case, skyutils, skypilot, floor=None):
@@ -54,14 +55,14 @@ def test_summary_takes_floor_bound_cases_to_their_floor():
 def test_library_floors_time_something(tmp_path):
     log = tmp_path / 'log'
     log.write_bytes(bench.LINE * 100)
-    timers = [bench._library_floor(_native.FLOOR_CPU_COUNT, bench._cgroup_root()),
-              bench._library_floor(_native.FLOOR_MEMORY, bench._cgroup_root()),
-              bench._library_floor(_native.FLOOR_PROCESS, amount=os.getpid()),
-              bench._library_floor(_native.FLOOR_DIRECTORY, os.fsencode(tmp_path)),
-              bench._tail_floor(str(log), 10)]
+    timers = [floors.library_floor(_native.FLOOR_CPU_COUNT, floors.cgroup_root()),
+              floors.library_floor(_native.FLOOR_MEMORY, floors.cgroup_root()),
+              floors.library_floor(_native.FLOOR_PROCESS, amount=os.getpid()),
+              floors.library_floor(_native.FLOOR_DIRECTORY, os.fsencode(tmp_path)),
+              floors.tail_floor(str(log), 10)]
     for timer in timers:
         assert timer is not None and 0 < timer(3) < 1
-    assert bench._library_floor(99) is None  # no such floor
+    assert floors.library_floor(99) is None  # no such floor
     lib = _native.LIB
     assert lib.skyutils_floor_ns(_native.FLOOR_MEMORY, b'/', 1, 0, 0) == _native.ERR_ARG
     assert lib.skyutils_floor_ns(_native.FLOOR_TAIL_READ, b'x', 1, -1, 1) == _native.DEFER

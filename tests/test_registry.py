@@ -8,6 +8,7 @@ import pytest
 import _skyutils_hook
 import skyutils
 from skyutils import _dispatch, _patch, _pure, _registry, bench, check, migrate
+from skyutils.bench import reference
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 HEADER = os.path.join(ROOT, 'native', 'include', 'skyutils.h')
@@ -103,5 +104,5 @@ def test_tools_cover_every_function(tmp_path):
     class Unbuilt:  # the makers only read `quick` until one is called
         quick = True
     assert set(bench.case_makers(Unbuilt())) == set(_registry.NAMES)
-    assert set(bench._reference_inline()) == {
+    assert set(reference.reference_inline()) == {
         row.name for row in _registry.FUNCTIONS if row.skypilot_module is None}

@@ -1,0 +1,78 @@
+"""`skyutils bench`: each function on its hot case, timed four ways in one process.
+
+The four: `skyutils` (the public function, default dispatch), `native` (the library binding,
+where there is one), `python` (the pure-Python twin) and `skypilot` (the published function,
+when importable; for the two helpers SkyPilot inlines, its inline code). Every round times a
+batch of each in shuffled order; a case reports medians and the median of per-round ratios.
+Where a case has one, its `floor` (the least any implementation must do: bare system calls
+timed inside the library, the Python objects built by Python) is timed in the same rounds, and
+each case gets a verdict against issue 6's target: met, bound by the floor, or missed.
+
+Modules: fixtures (what cases run on), cases (each function's cases and targets), floors,
+reference (SkyPilot's side), timing, startup (fresh interpreters), report (table, JSON, HTML).
+"""
+import statistics
+from typing import Callable, Dict, List, Optional
+
+import skyutils
+from skyutils import _dispatch, _native, _pure
+from skyutils.bench.cases import TARGETS, Case, build_cases, case_makers, target_of
+from skyutils.bench.fixtures import LINE, Fixtures
+from skyutils.bench.reference import reference_functions
+from skyutils.bench.report import html, save_html, save_json, summarize, table
+from skyutils.bench.startup import import_skyutils, startup_hook
+from skyutils.bench.timing import machine, measure, thread_scaling, verdict
+
+__all__ = ['LINE', 'TARGETS', 'Case', 'Fixtures', 'build_cases', 'case_makers', 'html',
+           'import_skyutils', 'machine', 'measure', 'run', 'save_html', 'save_json',
+           'startup_hook', 'summarize', 'table', 'target_of', 'thread_scaling', 'verdict']
+
+
+def run(quick: bool = False, functions: Optional[List[str]] = None,
+        progress: Callable[[str], None] = lambda text: None,
+        startup_only: bool = False) -> Dict[str, object]:
+    """Builds the fixtures, measures every case (or those of `functions`), cleans up; with
+    `startup_only`, only what the hook and `import skyutils` add to an interpreter's start."""
+    if startup_only:
+        progress('startup: fresh interpreters')
+        return {'machine': machine(), 'quick': quick, 'rounds': 0, 'startup_hook': startup_hook(),
+                'import': import_skyutils(), 'backends': {}, 'results': [],
+                'summary': summarize([]), 'thread_scaling': {}}
+    reference = reference_functions()
+    fx = Fixtures(quick, progress)
+    rounds, budget = (5, 0.02) if quick else (31, 0.025)
+    try:
+        cases = build_cases(fx, functions)
+        results = []
+        for index, case in enumerate(cases, 1):
+            progress(f'[{index}/{len(cases)}] {case.function}: {case.label}')
+            implementations = {'skyutils': getattr(skyutils, case.function),
+                               'python': getattr(_pure, case.function)}
+            if (_native.LIB is not None and
+                    case.function in _dispatch.NATIVE_REASONS):
+                from skyutils import _bindings
+                implementations['native'] = getattr(_bindings, case.function)
+            if case.function in reference:
+                implementations['skypilot'] = reference[case.function]
+            results.append(measure(case, implementations, rounds, budget))
+        scaling = {}
+        if not functions or 'read_last_n_lines' in functions:
+            progress('read_last_n_lines: two threads against one')
+            big_log = fx.log((64 if quick else 1024) << 20)
+            for n in (1000, 100_000):
+                samples = [thread_scaling(big_log, n, 6 if n > 1000 else 50)
+                           for _ in range(rounds // 3)]
+                scaling[f'read_last_n_lines n={n}'] = {
+                    key: statistics.median(sample[key] for sample in samples)
+                    for key in samples[0]}
+    finally:
+        fx.close()
+    hook = imported = None
+    if not functions:
+        progress('startup: fresh interpreters')
+        hook, imported = startup_hook(), import_skyutils()
+    return {'machine': machine(), 'quick': quick, 'rounds': rounds, 'startup_hook': hook,
+            'import': imported,
+            'backends': {name: choice['backend'] for name, choice in
+                         skyutils.backend_info()['functions'].items()},
+            'results': results, 'summary': summarize(results), 'thread_scaling': scaling}
