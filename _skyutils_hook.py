@@ -10,13 +10,18 @@ workers with multiprocessing `spawn`, its controllers and the skylet are interpr
 own: each starts here. SKYPILOT_USE_RUST=0 (false, no, off) turns the hook off. An error in
 the hook never breaks SkyPilot's import: its own functions stay, with one warning.
 """
+
 import os
 import sys
+
+TYPE_CHECKING = False  # typing itself would cost every interpreter's start more than this hook
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 TARGETS = ('sky.utils.common_utils', 'sky.utils.subprocess_utils')
 _OFF = ('0', 'false', 'no', 'off')
 # What skyutils info reports: whether the hook is on in this process, and any error.
-state = {'active': False, 'pid': None, 'error': None}
+state: 'Dict[str, Any]' = {'active': False, 'pid': None, 'error': None}
 
 
 class _PatchAfterExec:
@@ -49,7 +54,7 @@ class _Finder:
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, 'exec_module'):
-                    spec.loader = _PatchAfterExec(spec.loader)
+                    spec.loader = _PatchAfterExec(spec.loader)  # type: ignore[assignment]
                 return spec
         return None
 
@@ -61,13 +66,19 @@ class _Finder:
 def _patch(module) -> None:
     try:
         from skyutils import _patch as patching
+
         patching.patch_modules([module.__name__], warn=False)
-    except Exception as e:  # noqa: BLE001 - SkyPilot's import must go on whatever happens
+    except Exception as e:
         if state['error'] is None:
             state['error'] = f'{type(e).__name__}: {e}'
             import warnings
-            warnings.warn(f'skypilot-rust: the startup hook left SkyPilot its own functions: '
-                          f'{state["error"]}', RuntimeWarning, stacklevel=2)
+
+            warnings.warn(
+                f'skypilot-rust: the startup hook left SkyPilot its own functions: '
+                f'{state["error"]}',
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 def install() -> None:

@@ -16,6 +16,7 @@ universal2-apple-darwin builds the fused library in one step (ci/build-wheels on
 SKYUTILS_CARGO_FLAGS: more cargo arguments, space-separated (e.g. -Zbuild-std=std,panic_unwind
 for a target whose standard library is built from source).
 """
+
 import os
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ def lib_file(target: Optional[str]) -> str:
     if target is None:
         return LIB_FILE
     return 'libskyutils.dylib' if 'apple-darwin' in target else 'libskyutils.so'
+
+
 MODE_ENV = 'SKYUTILS_NATIVE'
 
 
@@ -97,8 +100,14 @@ def _target_env(target: Optional[str]) -> dict:
 def _cargo_build(target: Optional[str]) -> str:
     """Builds one target; returns the path of the library cargo wrote."""
     subcommand = os.environ.get('SKYUTILS_CARGO', 'build')
-    command = [cargo(), subcommand, '--release', '--locked',
-               '--manifest-path', os.path.join(CRATE_DIR, 'Cargo.toml')]
+    command = [
+        cargo(),
+        subcommand,
+        '--release',
+        '--locked',
+        '--manifest-path',
+        os.path.join(CRATE_DIR, 'Cargo.toml'),
+    ]
     if target:
         command += ['--target', target]
     command += os.environ.get('SKYUTILS_CARGO_FLAGS', '').split()
@@ -134,8 +143,9 @@ def build(into: str) -> str:
         if subprocess.run(command, check=False).returncode != 0:
             raise NativeBuildError('lipo failed to fuse the per-architecture libraries')
     if wanted_targets[0] and '-linux-musl' in wanted_targets[0]:
-        _name_musl_libc(staging if os.path.exists(staging) else destination,
-                        wanted_targets[0].split('-')[0])
+        _name_musl_libc(
+            staging if os.path.exists(staging) else destination, wanted_targets[0].split('-')[0]
+        )
     os.replace(staging, destination)
     return destination
 
@@ -145,11 +155,14 @@ def _name_musl_libc(library: str, arch: str) -> None:
     inside a musllinux container records and what auditwheel's policy lists) rather than zig's
     `libc.so`. musl's loader takes any libc.* name for itself, so either loads; only the tag
     check tells them apart."""
-    needed = subprocess.run(['patchelf', '--print-needed', library], capture_output=True,
-                            text=True, check=False)
+    needed = subprocess.run(
+        ['patchelf', '--print-needed', library], capture_output=True, text=True, check=False
+    )
     if needed.returncode != 0:
-        raise NativeBuildError('a musl build needs patchelf on PATH to name libc: '
-                               + (needed.stderr.strip() or 'patchelf failed'))
+        raise NativeBuildError(
+            'a musl build needs patchelf on PATH to name libc: '
+            + (needed.stderr.strip() or 'patchelf failed')
+        )
     if 'libc.so' in needed.stdout.split():
         command = ['patchelf', '--replace-needed', 'libc.so', f'libc.musl-{arch}.so.1', library]
         print('build_native:', ' '.join(command), flush=True)
@@ -159,9 +172,13 @@ def _name_musl_libc(library: str, arch: str) -> None:
 
 if __name__ == '__main__':
     import argparse
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--into', default=os.path.join(ROOT, 'skyutils', '_lib'),
-                        help='directory to put the library in (default: skyutils/_lib)')
+    parser.add_argument(
+        '--into',
+        default=os.path.join(ROOT, 'skyutils', '_lib'),
+        help='directory to put the library in (default: skyutils/_lib)',
+    )
     args = parser.parse_args()
     try:
         print(build(args.into))

@@ -4,6 +4,7 @@ With the native library the wheel is `py3-none-<platform>`: the library does not
 CPython ABI, so one wheel per platform serves every Python 3. Without it (SKYUTILS_NATIVE=0,
 the sdist's default) the wheel is `py3-none-any` and skyutils uses its pure-Python backend.
 """
+
 import os
 import sys
 
@@ -16,7 +17,7 @@ except ImportError:  # setuptools < 70.1
     from wheel.bdist_wheel import bdist_wheel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import build_native  # noqa: E402  (lives beside this file, in the sdist too)
+import build_native
 
 NATIVE = build_native.wanted()
 
@@ -33,8 +34,10 @@ class BuildPyWithNative(build_py):
     def run(self):
         super().run()
         if not getattr(self, 'editable_mode', False):
-            self.copy_file(os.path.join(build_native.ROOT, STARTUP_HOOK),
-                           os.path.join(self.build_lib, STARTUP_HOOK))
+            self.copy_file(
+                os.path.join(build_native.ROOT, STARTUP_HOOK),
+                os.path.join(self.build_lib, STARTUP_HOOK),
+            )
         if not NATIVE:
             return
         if getattr(self, 'editable_mode', False):

@@ -7,6 +7,7 @@ auditwheel reads the target from the wheel and checks the library against that t
 drawn from the machine it runs on. This offers the list of the platform that --plat names,
 as auditwheel would inside that platform's container.
 """
+
 import sys
 
 from auditwheel import main

@@ -10,6 +10,7 @@ versions); for macOS each Mach-O slice, its minimum macOS, install name and libr
 and listed by delocate. An sdist: carries the Python and Rust sources and no binary. Exit 1
 with one line per problem.
 """
+
 import io
 import os
 import re
@@ -18,7 +19,6 @@ import struct
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
@@ -29,8 +29,10 @@ HEADER = os.path.join(ROOT, 'native', 'include', 'skyutils.h')
 def _load_libcheck():
     """skyutils/_libcheck.py on its own (importing the package would need its dependencies)."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location(
-        'skyutils_libcheck', os.path.join(ROOT, 'skyutils', '_libcheck.py'))
+        'skyutils_libcheck', os.path.join(ROOT, 'skyutils', '_libcheck.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -41,8 +43,10 @@ _libcheck = _load_libcheck()  # the same header check the loader runs before dlo
 DIST_NAME = 'skypilot_rust'
 ELF_MACHINES = {'x86_64': 62, 'aarch64': 183}
 MACHO_CPUS = {'x86_64': 0x01000007, 'arm64': 0x0100000C}
-PLATFORMS = re.compile(r'^(manylinux_2_28_(x86_64|aarch64)|musllinux_1_2_(x86_64|aarch64)|'
-                       r'macosx_(\d+)_(\d+)_universal2)$')
+PLATFORMS = re.compile(
+    r'^(manylinux_2_28_(x86_64|aarch64)|musllinux_1_2_(x86_64|aarch64)|'
+    r'macosx_(\d+)_(\d+)_universal2)$'
+)
 BINARY_SUFFIXES = ('.so', '.dylib', '.dll', '.pyd', '.o', '.a', '.whl')
 
 
@@ -70,12 +74,16 @@ def elf_facts(data: bytes) -> Tuple[int, Set[str], Optional[Tuple[int, int]], Li
     """(e_machine, exported skyutils_* symbols, highest GLIBC_x.y needed or None, NEEDED)."""
     from elftools.elf.elffile import ELFFile
     from elftools.elf.gnuversions import GNUVerNeedSection
+
     elf = ELFFile(io.BytesIO(data))
     exports = set()
     dynsym = elf.get_section_by_name('.dynsym')
     for symbol in dynsym.iter_symbols():
-        if (symbol.name.startswith('skyutils_') and symbol['st_shndx'] != 'SHN_UNDEF'
-                and symbol['st_info']['bind'] == 'STB_GLOBAL'):
+        if (
+            symbol.name.startswith('skyutils_')
+            and symbol['st_shndx'] != 'SHN_UNDEF'
+            and symbol['st_info']['bind'] == 'STB_GLOBAL'
+        ):
             exports.add(symbol.name)
     highest = None
     for section in elf.iter_sections():
@@ -92,10 +100,10 @@ def elf_facts(data: bytes) -> Tuple[int, Set[str], Optional[Tuple[int, int]], Li
 
 
 class MachOSlice(NamedTuple):
-    exports: Set[str]                 # skyutils_* symbols the slice defines and exports
+    exports: Set[str]  # skyutils_* symbols the slice defines and exports
     minos: Optional[Tuple[int, int]]  # its minimum macOS (LC_BUILD_VERSION/LC_VERSION_MIN)
-    install_name: Optional[str]       # LC_ID_DYLIB
-    dylibs: List[str]                 # the libraries it loads
+    install_name: Optional[str]  # LC_ID_DYLIB
+    dylibs: List[str]  # the libraries it loads
 
 
 MACHO_CPU_NAMES = {cpu: arch for arch, cpu in MACHO_CPUS.items()}
@@ -107,8 +115,12 @@ def macho_slices(data: bytes) -> Dict[str, MachOSlice]:
     if data[:4] == b'\xca\xfe\xba\xbe':  # fat header: big-endian (cpu, subtype, offset, size)
         count = struct.unpack_from('>I', data, 4)[0]
         parts = [struct.unpack_from('>iiIII', data, 8 + 20 * i) for i in range(count)]
-        return {MACHO_CPU_NAMES.get(cpu & 0xFFFFFFFF, hex(cpu & 0xFFFFFFFF)):
-                macho_slice(data[offset:offset + size]) for cpu, _, offset, size, _ in parts}
+        return {
+            MACHO_CPU_NAMES.get(cpu & 0xFFFFFFFF, hex(cpu & 0xFFFFFFFF)): macho_slice(
+                data[offset : offset + size]
+            )
+            for cpu, _, offset, size, _ in parts
+        }
     cpu = struct.unpack_from('<I', data, 4)[0]
     return {MACHO_CPU_NAMES.get(cpu, hex(cpu)): macho_slice(data)}
 
@@ -124,7 +136,7 @@ def macho_slice(data: bytes) -> MachOSlice:
 
     def dylib_name(at: int) -> str:
         start = at + struct.unpack_from('<I', data, at + 8)[0]
-        return data[start:data.index(b'\0', start)].decode()
+        return data[start : data.index(b'\0', start)].decode()
 
     for _ in range(ncmds):
         cmd, size = struct.unpack_from('<II', data, offset)
@@ -134,7 +146,7 @@ def macho_slice(data: bytes) -> MachOSlice:
                 strx, kind = struct.unpack_from('<IB', data, symoff + 16 * i)
                 # N_EXT and N_SECT, not a debugging entry: defined here and exported.
                 if kind & 0xE0 == 0 and kind & 0x0F == 0x0F:
-                    name = data[stroff + strx:data.index(b'\0', stroff + strx)].decode()
+                    name = data[stroff + strx : data.index(b'\0', stroff + strx)].decode()
                     if name.startswith('_skyutils_'):
                         exports.add(name[1:])
         elif cmd == 0xD:  # LC_ID_DYLIB
@@ -151,7 +163,7 @@ def macho_slice(data: bytes) -> MachOSlice:
 
 def check_wheel(path: str) -> Iterator[str]:
     name = os.path.basename(path)
-    parts = name[:-len('.whl')].split('-')
+    parts = name[: -len('.whl')].split('-')
     if len(parts) != 5 or parts[0] != DIST_NAME:
         yield f'{name}: not a {DIST_NAME} wheel name'
         return
@@ -171,12 +183,19 @@ def check_wheel(path: str) -> Iterator[str]:
         entries = [e for e in wheel.namelist() if not e.endswith('/')]
         library = wheel.read(lib_entry) if lib_entry in entries else None
     modules = package_modules()
-    allowed_metadata = {'METADATA', 'WHEEL', 'RECORD', 'entry_points.txt', 'top_level.txt',
-                        'LICENSE', 'licenses/LICENSE'}
+    allowed_metadata = {
+        'METADATA',
+        'WHEEL',
+        'RECORD',
+        'entry_points.txt',
+        'top_level.txt',
+        'LICENSE',
+        'licenses/LICENSE',
+    }
     for entry in entries:
         if entry in modules or entry in (lib_entry, 'skyutils/py.typed') + STARTUP_HOOK:
             continue
-        if entry.startswith(dist_info) and entry[len(dist_info):] in allowed_metadata:
+        if entry.startswith(dist_info) and entry[len(dist_info) :] in allowed_metadata:
             continue
         yield f'{name}: unexpected file {entry}'
     for module in sorted(modules - set(entries)):
@@ -198,8 +217,9 @@ def check_wheel(path: str) -> Iterator[str]:
         yield from check_macos_library(name, path, platform, library, wanted)
 
 
-def check_elf_library(name: str, path: str, platform: str, library: bytes,
-                      wanted: Set[str]) -> Iterator[str]:
+def check_elf_library(
+    name: str, path: str, platform: str, library: bytes, wanted: Set[str]
+) -> Iterator[str]:
     arch = platform.split('_', 3)[-1]
     if library[:4] != b'\x7fELF':
         yield f'{name}: the library is not an ELF file'
@@ -233,8 +253,9 @@ def check_elf_library(name: str, path: str, platform: str, library: bytes,
 MACOS_SYSTEM_PREFIXES = ('/usr/lib/', '/System/Library/')
 
 
-def check_macos_library(name: str, path: str, platform: str, library: bytes,
-                        wanted: Set[str]) -> Iterator[str]:
+def check_macos_library(
+    name: str, path: str, platform: str, library: bytes, wanted: Set[str]
+) -> Iterator[str]:
     try:
         slices = macho_slices(library)
     except (ValueError, struct.error, IndexError) as e:
@@ -270,10 +291,10 @@ def delocate_listing(path: str) -> Iterator[str]:
     if shutil.which('otool') is None:
         yield f'{os.path.basename(path)}: no otool for delocate (ci/check-wheels provides one)'
         return
-    done = subprocess.run([listdeps, '--all', '--depending', path], capture_output=True,
-                          text=True, check=False)
-    listed = [line.strip() for line in done.stdout.splitlines()
-              if line.strip().startswith('/')]
+    done = subprocess.run(
+        [listdeps, '--all', '--depending', path], capture_output=True, text=True, check=False
+    )
+    listed = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith('/')]
     if done.returncode != 0 or not listed:
         yield f'{os.path.basename(path)}: delocate-listdeps failed: {done.stdout}{done.stderr}'
     foreign = [line for line in listed if not line.startswith(MACOS_SYSTEM_PREFIXES)]
@@ -288,11 +309,12 @@ def auditwheel_verdict(path: str, platform: str) -> Iterator[str]:
     if not os.path.exists(auditwheel):
         yield f'{os.path.basename(path)}: auditwheel is not installed beside this Python'
         return
-    done = subprocess.run([auditwheel, 'show', path], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run([auditwheel, 'show', path], capture_output=True, text=True, check=False)
     said = ' '.join(done.stdout.split())
-    if done.returncode != 0 or f'consistent with the following platform tag: "{platform}"' \
-            not in said:
+    if (
+        done.returncode != 0
+        or f'consistent with the following platform tag: "{platform}"' not in said
+    ):
         yield f'{os.path.basename(path)}: auditwheel show does not confirm {platform}: {said}'
 
 
@@ -301,16 +323,28 @@ def check_sdist(path: str) -> Iterator[str]:
     with tarfile.open(path, 'r:gz') as sdist:
         members = [m for m in sdist.getmembers() if m.isfile()]
         top = os.path.commonprefix([m.name for m in members]).split('/')[0]
-        files = {m.name[len(top) + 1:]: sdist.extractfile(m).read() for m in members}
-    for required in ('PKG-INFO', 'pyproject.toml', 'setup.py', 'build_native.py', 'LICENSE',
-                     'native/Cargo.toml', 'native/Cargo.lock', 'native/build.rs',
-                     'native/include/skyutils.h',
-                     'native/src/lib.rs', 'skyutils/__init__.py') + STARTUP_HOOK:
+        files = {m.name[len(top) + 1 :]: sdist.extractfile(m).read() for m in members}
+    for required in (
+        'PKG-INFO',
+        'pyproject.toml',
+        'setup.py',
+        'build_native.py',
+        'LICENSE',
+        'native/Cargo.toml',
+        'native/Cargo.lock',
+        'native/build.rs',
+        'native/include/skyutils.h',
+        'native/src/lib.rs',
+        'skyutils/__init__.py',
+    ) + STARTUP_HOOK:
         if required not in files:
             yield f'{name}: missing {required}'
     for relative, data in files.items():
-        if (relative.endswith(BINARY_SUFFIXES) or data[:4] in (b'\x7fELF', b'\xcf\xfa\xed\xfe',
-                                                                 b'\xca\xfe\xba\xbe')):
+        if relative.endswith(BINARY_SUFFIXES) or data[:4] in (
+            b'\x7fELF',
+            b'\xcf\xfa\xed\xfe',
+            b'\xca\xfe\xba\xbe',
+        ):
             yield f'{name}: carries a binary: {relative}'
         if relative.startswith(('native/target/', 'skyutils/_lib/', 'build/')):
             yield f'{name}: carries build output: {relative}'
@@ -325,10 +359,16 @@ def run_tool(command: List[str]) -> Iterator[str]:
 def main(argv: List[str]) -> int:
     wheelhouse = argv[0] if argv else os.path.join(ROOT, 'wheelhouse')
     dist = argv[1] if len(argv) > 1 else os.path.join(ROOT, 'dist')
-    wheels = sorted(os.path.join(wheelhouse, f) for f in os.listdir(wheelhouse)
-                    if f.endswith('.whl')) if os.path.isdir(wheelhouse) else []
-    sdists = sorted(os.path.join(dist, f) for f in os.listdir(dist)
-                    if f.endswith('.tar.gz')) if os.path.isdir(dist) else []
+    wheels = (
+        sorted(os.path.join(wheelhouse, f) for f in os.listdir(wheelhouse) if f.endswith('.whl'))
+        if os.path.isdir(wheelhouse)
+        else []
+    )
+    sdists = (
+        sorted(os.path.join(dist, f) for f in os.listdir(dist) if f.endswith('.tar.gz'))
+        if os.path.isdir(dist)
+        else []
+    )
     problems: List[str] = []
     if not wheels and not sdists:
         problems.append(f'nothing to check: no wheel in {wheelhouse}, no sdist in {dist}')
@@ -338,16 +378,19 @@ def main(argv: List[str]) -> int:
         problems.extend(check_sdist(path))
     bindir = os.path.dirname(sys.executable)
     if wheels or sdists:
-        problems.extend(run_tool([os.path.join(bindir, 'twine'), 'check', '--strict']
-                                 + wheels + sdists))
+        problems.extend(
+            run_tool([os.path.join(bindir, 'twine'), 'check', '--strict'] + wheels + sdists)
+        )
     if wheels:
         problems.extend(run_tool([os.path.join(bindir, 'check-wheel-contents')] + wheels))
     for path in wheels + sdists:
         print(f'checked {os.path.basename(path)}')
     for problem in problems:
         print(f'PROBLEM: {problem}')
-    print(f'{len(wheels)} wheel(s), {len(sdists)} sdist(s): '
-          f"{'OK' if not problems else f'{len(problems)} problem(s)'}")
+    print(
+        f'{len(wheels)} wheel(s), {len(sdists)} sdist(s): '
+        f"{'OK' if not problems else f'{len(problems)} problem(s)'}"
+    )
     return 1 if problems else 0
 
 

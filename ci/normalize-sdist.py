@@ -4,6 +4,7 @@ Usage: python ci/normalize-sdist.py DIST.tar.gz ...
 Entries sorted by name, owner root/root with no names, times from SOURCE_DATE_EPOCH, modes
 0644 (0755 for directories and executables), and a gzip header with no name and that time.
 """
+
 import gzip
 import io
 import os

@@ -1,4 +1,5 @@
 """Twelve SkyPilot utility functions, served by a Rust library or by pure Python."""
+
 import typing as _typing
 
 from skyutils import _dispatch, _registry
@@ -15,5 +16,8 @@ globals().update({name: _dispatch.serve(name) for name in _registry.NAMES})
 get_max_workers = _dispatch.serve('get_max_workers_for_file_mounts')
 
 __all__ = list(_registry.NAMES) + [
-    'get_max_workers', 'backend_info', 'patch_skypilot', 'unpatch_skypilot']
-
+    'get_max_workers',
+    'backend_info',
+    'patch_skypilot',
+    'unpatch_skypilot',
+]

@@ -1,4 +1,5 @@
 """`python -m skyutils` runs the `skyutils` command."""
+
 import sys
 
 from skyutils.cli import main

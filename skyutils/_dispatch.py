@@ -3,10 +3,11 @@
 The choice is made once, at import. A native function still hands Python any call its C
 code does not decide (odd input, a deferred case); those calls are counted per function.
 """
+
 import sys
 from typing import Any, Callable, Dict
 
-from skyutils import _fallbacks, _native, _pure, _registry
+from skyutils import _abi, _fallbacks, _native, _pure, _registry
 from skyutils._version import __version__
 
 FUNCTION_NAMES = _registry.NAMES
@@ -26,6 +27,7 @@ def _native_functions():
     if _native.LIB is None:
         return None
     from skyutils import _bindings
+
     return _bindings
 
 
@@ -65,7 +67,7 @@ def backend_info() -> Dict[str, Any]:
             'loaded': _native.LIB is not None,
             'path': _native.LIB_PATH,
             'version': _native.LOADED.version,
-            'abi_version': _native.ABI_VERSION if _native.LIB is not None else None,
+            'abi_version': _abi.ABI_VERSION if _native.LIB is not None else None,
             'reason': _native.LOADED.reason,
         },
         'functions': functions,

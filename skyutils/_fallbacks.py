@@ -1,4 +1,5 @@
 """Counts the calls the native backend handed to Python, per function."""
+
 from collections import Counter
 
 counts: Counter = Counter()

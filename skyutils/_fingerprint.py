@@ -7,6 +7,7 @@ between Python versions' trees (3.8's Index nodes, type comments, type parameter
 source gives one fingerprint on every Python. It is computed from source text, so the
 fingerprints of a release come straight from its wheel, without installing it.
 """
+
 import ast
 import hashlib
 import zipfile
@@ -26,15 +27,22 @@ def _normal(node) -> str:
         return _normal(node.value)  # type: ignore[attr-defined]
     if kind == 'ExtSlice':  # Python 3.8: x[a:b, c]
         return _normal(ast.Tuple(elts=node.dims, ctx=ast.Load()))  # type: ignore[attr-defined]
-    fields = [f'{name}={_normal(getattr(node, name, None))}' for name in node._fields
-              if name not in _SKIPPED_FIELDS]
+    fields = [
+        f'{name}={_normal(getattr(node, name, None))}'
+        for name in node._fields
+        if name not in _SKIPPED_FIELDS
+    ]
     return f'{kind}({",".join(fields)})'
 
 
 def _without_docstring(function: ast.AST) -> ast.AST:
     body = function.body  # type: ignore[attr-defined]
-    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and
-            isinstance(body[0].value.value, str)):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         function = type(function)(**{**vars(function), 'body': body[1:]})
     return function
 
@@ -46,12 +54,18 @@ def _names_read(node: ast.AST) -> Set[str]:
 def fingerprints(source: str, names) -> Dict[str, Optional[str]]:
     """{name: fingerprint, or None where the module defines no such function}."""
     tree = ast.parse(source)
-    functions = {node.name: node for node in tree.body
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    functions = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     constants: Dict[str, ast.AST] = {}
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and
-                isinstance(node.targets[0], ast.Name)):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             constants[node.targets[0].id] = node.value
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
             constants[node.target.id] = node.value
@@ -68,9 +82,9 @@ def fingerprints(source: str, names) -> Dict[str, Optional[str]]:
             if current in seen:
                 continue
             seen.add(current)
-            node = _without_docstring(functions[current])
-            parts.append(f'def {current}: {_normal(node)}')
-            for read in sorted(_names_read(node)):
+            body = _without_docstring(functions[current])
+            parts.append(f'def {current}: {_normal(body)}')
+            for read in sorted(_names_read(body)):
                 if read in functions:
                     todo.append(read)
                 elif read in constants and read not in seen:

@@ -4,6 +4,7 @@ The dynamic loader trusts the file's headers: a truncated library is mapped past
 and the process dies of SIGBUS when a segment is touched. Reading the headers first turns
 that (and a library built for another machine) into a reason to use the pure-Python path.
 """
+
 import os
 import struct
 import sys
@@ -11,11 +12,27 @@ from typing import Optional
 
 # ELF e_machine values, by _machine().
 _ELF_MACHINES = {
-    'x86_64': 62, 'amd64': 62, 'aarch64': 183, 'arm64': 183, 'i386': 3, 'i686': 3,
-    'armv7l': 40, 'ppc64le': 21, 'ppc64': 21, 's390x': 22, 'riscv64': 243,
+    'x86_64': 62,
+    'amd64': 62,
+    'aarch64': 183,
+    'arm64': 183,
+    'i386': 3,
+    'i686': 3,
+    'armv7l': 40,
+    'ppc64le': 21,
+    'ppc64': 21,
+    's390x': 22,
+    'riscv64': 243,
 }
-_ELF_MACHINE_NAMES = {62: 'x86_64', 183: 'aarch64', 3: 'i386', 40: 'arm', 21: 'ppc64',
-                      22: 's390x', 243: 'riscv64'}
+_ELF_MACHINE_NAMES = {
+    62: 'x86_64',
+    183: 'aarch64',
+    3: 'i386',
+    40: 'arm',
+    21: 'ppc64',
+    22: 's390x',
+    243: 'riscv64',
+}
 # Mach-O CPU types, by _machine().
 _MACHO_CPUS = {'x86_64': 0x01000007, 'arm64': 0x0100000C}
 _MACHO_CPU_NAMES = {0x01000007: 'x86_64', 0x0100000C: 'arm64'}
@@ -28,6 +45,7 @@ def _machine() -> str:
     if hasattr(os, 'uname'):
         return os.uname().machine
     import platform
+
     return platform.machine()
 
 
@@ -61,8 +79,10 @@ def _elf_problem(data: bytes) -> Optional[str]:
         return 'is truncated (shorter than an ELF header)'
     is_64 = data[4] == 2
     if is_64 != _host_is_64bit():
-        return f'is a {64 if is_64 else 32}-bit library; this Python is ' \
-               f'{64 if _host_is_64bit() else 32}-bit'
+        return (
+            f'is a {64 if is_64 else 32}-bit library; this Python is '
+            f'{64 if _host_is_64bit() else 32}-bit'
+        )
     order = '<' if data[5] == 1 else '>'
     if order != ('<' if sys.byteorder == 'little' else '>'):
         return 'has the wrong byte order for this machine'
@@ -106,7 +126,7 @@ def _macho_problem(data: bytes) -> Optional[str]:
             cpu, _, offset, length, _ = struct.unpack_from('>iiIII', data, 8 + 20 * index)
             if offset + length > len(data):
                 return 'is truncated (a slice ends past the file)'
-            slices[cpu & 0xFFFFFFFF] = data[offset:offset + length]
+            slices[cpu & 0xFFFFFFFF] = data[offset : offset + length]
         if wanted is not None and wanted not in slices:
             built = ', '.join(_MACHO_CPU_NAMES.get(c, hex(c)) for c in slices)
             return f'has no {_machine()} slice (it has: {built})'

@@ -1,64 +1,18 @@
-"""Finds and loads the native library, checks its ABI version, declares every C signature.
+"""Finds and loads the native library and checks its ABI version (the ABI itself: _abi.py).
 
 The library is loaded only from this package's own `_lib` directory, by absolute path, so
 nothing on the library search path or in the current directory can stand in for it.
-`native/include/skyutils.h` is the written ABI; tests/test_header.py holds the two together.
 """
+
 import ctypes
 import os
 import sys
 import warnings
-from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32
+from ctypes import c_char_p, c_int, c_uint32
 from typing import Optional
 
 from skyutils import _libcheck
-
-ABI_VERSION = 4
-
-# Status codes (SKYUTILS_* in skyutils.h).
-OK = 0
-MORE = 1
-ERR_OS = -1
-ERR_ARG = -2
-ERR_PANIC = -3
-DEFER = -4
-NOT_FOUND = -5
-STATE_SLOTS = 12
-STATE_FD = 0
-STATE_ERRNO = 1
-STATE_FLAGS = 2
-TAIL_N = 3
-TAIL_START = 4
-TAIL_LEN = 5
-DIR_COUNT = 3
-TAIL_EMPTY_FILE = 1
-TAIL_ERROR_UNNAMED = 2
-TAIL_PLAIN = 4
-TAIL_NOT_SEEKABLE = 8
-FLOOR_CPU_COUNT = 1
-FLOOR_MEMORY = 2
-FLOOR_PROCESS = 3
-FLOOR_DIRECTORY = 4
-FLOOR_TAIL_READ = 5
-
-_bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
-
-# Every exported function: name -> (restype, argtypes).
-SIGNATURES = {
-    'skyutils_abi_version': (c_uint32, []),
-    'skyutils_version': (c_char_p, []),
-    'skyutils_selftest_panic': (c_int, []),
-    'skyutils_base36_encode': (c_char_p, [_bytes_ptr, c_int, POINTER(c_char), c_int]),
-    'skyutils_read_last_n_lines': (c_int, [_bytes_ptr, c_int, POINTER(c_char), c_int, POINTER(c_int64)]),
-    'skyutils_text_flags': (c_int, [_bytes_ptr, c_int]),
-    'skyutils_count_dir_entries': (c_int, [_bytes_ptr, c_int, POINTER(c_int64)]),
-    'skyutils_close_state': (c_int, [POINTER(c_int64)]),
-    'skyutils_get_cpu_count': (c_int64, [_bytes_ptr, c_int]),
-    'skyutils_get_mem_size_gb': (c_int64, [_bytes_ptr, c_int]),
-    'skyutils_is_process_alive': (c_int, [c_int]),
-    'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
-    'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_int, c_int, c_int]),
-}
+from skyutils._abi import ABI_VERSION, SIGNATURES
 
 # The largest int a function called through direct() may be given (a C int).
 INT_MAX = 2**31 - 1
@@ -79,6 +33,7 @@ def direct(name: str):
     for argtype in argtypes:
         if argtype not in (c_int, c_char_p) and not issubclass(argtype, ctypes._Pointer):
             raise TypeError(f'{name} takes a {argtype.__name__}: it needs argtypes')
+    assert LIB is not None, 'bindings are made only once the library is loaded'
     function = LIB[name]  # indexing makes a new function object; LIB's keeps its argtypes
     function.restype = restype
     return function
@@ -116,9 +71,12 @@ def _warn_unknown_switch() -> None:
     allowed), so that a typo such as `=flase` is seen rather than silently ignored."""
     value = os.environ.get(USE_RUST_ENV, '')
     if value.strip().lower() not in USE_RUST_OFF | USE_RUST_ON:
-        warnings.warn(f'skyutils: {USE_RUST_ENV}={value!r} is neither on (1, true, yes, on) '
-                      f'nor off (0, false, no, off); native stays allowed', RuntimeWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f'skyutils: {USE_RUST_ENV}={value!r} is neither on (1, true, yes, on) '
+            f'nor off (0, false, no, off); native stays allowed',
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _zip_archive() -> Optional[str]:
@@ -153,8 +111,11 @@ def load_from(path: str) -> LoadResult:
     abi.argtypes = []
     found = abi()
     if found != ABI_VERSION:
-        return LoadResult(None, f'{path} has ABI version {found}, this package needs '
-                          f'{ABI_VERSION}: reinstall skypilot-rust')
+        return LoadResult(
+            None,
+            f'{path} has ABI version {found}, this package needs '
+            f'{ABI_VERSION}: reinstall skypilot-rust',
+        )
     try:
         _declare(lib)
     except AttributeError as e:
@@ -173,8 +134,9 @@ def load() -> LoadResult:
     if archive is not None:
         if not _zip_holds_library():
             return LoadResult(None, 'Python-only install: this build has no native library')
-        result = LoadResult(None, f'cannot load a library from a zip archive ({archive}); '
-                            'install the wheel instead')
+        result = LoadResult(
+            None, f'cannot load a library from a zip archive ({archive}); install the wheel instead'
+        )
     elif not os.path.isdir(LIB_DIR):
         # A Python-only install (the sdist's default) ships no _lib directory at all.
         return LoadResult(None, 'Python-only install: this build has no native library')
@@ -183,8 +145,12 @@ def load() -> LoadResult:
     else:
         result = load_from(LIB_PATH)
     if result.lib is None:
-        warnings.warn(f'skyutils: {result.reason}; using the pure-Python backend '
-                      f'(set {USE_RUST_ENV}=0 to silence this)', RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f'skyutils: {result.reason}; using the pure-Python backend '
+            f'(set {USE_RUST_ENV}=0 to silence this)',
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return result
 
 

@@ -9,11 +9,12 @@ time by someone else) and its body's fingerprint is one skyutils has verified (_
 Everything is checked before anything is swapped. Nothing happens implicitly: importing
 skyutils never patches.
 """
+
+import _thread
 import os
 import sys
-import _thread
 import warnings
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from skyutils import _registry
 
@@ -24,13 +25,14 @@ _PATCHABLE = _registry.skypilot_modules()
 # _thread, not threading: the same lock, without threading's import at `import skyutils`.
 _lock = _thread.allocate_lock()
 # SkyPilot's distribution and what was left alone, for status().
-_status: Dict[str, object] = {'distribution': None, 'version': None, 'skipped': {}}
+_status: Dict[str, Any] = {'distribution': None, 'version': None, 'skipped': {}}
 # (module, attribute, original) for every replacement made, in order.
 _replaced: List[Tuple[object, str, Callable]] = []
 
 
 class Plan(NamedTuple):
     """What a patch would do: the installed SkyPilot, and per function replace or why not."""
+
     distribution: Optional[str]
     version: Optional[str]
     replace: Dict[str, Tuple[object, Callable]]  # 'module.function' -> (module, its function)
@@ -41,8 +43,10 @@ def installed_skypilot() -> Tuple[Optional[str], Optional[str]]:
     """(distribution, version) of the SkyPilot whose `sky` package this interpreter imports,
     whatever the distribution is called; (None, None) when none is installed."""
     from importlib import metadata
+
     sky = sys.modules.get('sky')
-    sky_init = os.path.realpath(sky.__file__) if sky and getattr(sky, '__file__', None) else None
+    sky_file = getattr(sky, '__file__', None) if sky else None
+    sky_init = os.path.realpath(sky_file) if sky_file else None
     found = []
     for name in DISTRIBUTIONS:
         try:
@@ -61,12 +65,16 @@ def _own_function(module, name: str):
     if value is None:
         return None, 'this release has no such function'
     import inspect  # only when patching: inspect costs more to import than skyutils
+
     function = inspect.unwrap(value) if callable(value) else value
     code = getattr(function, '__code__', None)
     module_file = getattr(module, '__file__', None)
-    if (code is None or getattr(function, '__module__', None) != module.__name__ or
-            not module_file or os.path.realpath(code.co_filename) !=
-            os.path.realpath(module_file)):
+    if (
+        code is None
+        or getattr(function, '__module__', None) != module.__name__
+        or not module_file
+        or os.path.realpath(code.co_filename) != os.path.realpath(module_file)
+    ):
         where = getattr(function, '__module__', None) or type(function).__name__
         return None, f'replaced at run time (by {where}): not SkyPilot\'s own, left alone'
     return value, None
@@ -79,6 +87,7 @@ def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
 
     import skyutils
     from skyutils import _fingerprint, _verified
+
     modules = {name: importlib.import_module(name) for name in module_names}
     distribution, version = installed_skypilot()
     replace: Dict[str, Tuple[object, Callable]] = {}
@@ -86,11 +95,11 @@ def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
     for module_name, module in modules.items():
         names = _PATCHABLE[module_name]
         try:
-            with open(module.__file__, encoding='utf-8') as f:
+            with open(module.__file__ or '', encoding='utf-8') as f:
                 digests = _fingerprint.fingerprints(f.read(), names)
         except (OSError, SyntaxError, TypeError, ValueError) as e:
             digests = {name: None for name in names}
-            unreadable = f'its source cannot be read ({type(e).__name__}: {e})'
+            unreadable: Optional[str] = f'its source cannot be read ({type(e).__name__}: {e})'
         else:
             unreadable = None
         for name in names:
@@ -106,8 +115,7 @@ def plan(allow_untested: bool = False, module_names=tuple(_PATCHABLE)) -> Plan:
                 if allow_untested:
                     replace[qualified] = (module, function)
                     continue
-                why = (f'its body (fingerprint {digests[name]}) is not one skyutils has '
-                       'verified')
+                why = f'its body (fingerprint {digests[name]}) is not one skyutils has verified'
             if why is None:
                 replace[qualified] = (module, function)
             else:
@@ -120,6 +128,7 @@ def _matches_source(function, module) -> bool:
     fingerprint reads the file: an upgrade in place must not vouch for old code)."""
     import ast
     import inspect  # only when patching
+
     code = inspect.unwrap(function).__code__
     try:
         with open(module.__file__, encoding='utf-8') as f:
@@ -127,8 +136,7 @@ def _matches_source(function, module) -> bool:
     except (OSError, SyntaxError, ValueError):
         return False
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                node.name == code.co_name:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
             return code.co_firstlineno in (first, node.lineno)
     return False
@@ -146,15 +154,16 @@ def patch_skypilot(allow_untested: bool = False) -> Dict[str, str]:
     try:
         return patch_modules(tuple(_PATCHABLE), allow_untested)
     except ImportError as e:
-        raise RuntimeError('patch_skypilot: SkyPilot is not installed here '
-                           f'(pip install {REFERENCE}): {e}') from e
+        raise RuntimeError(
+            f'patch_skypilot: SkyPilot is not installed here (pip install {REFERENCE}): {e}'
+        ) from e
 
 
-def patch_modules(module_names, allow_untested: bool = False,
-                  warn: bool = True) -> Dict[str, str]:
+def patch_modules(module_names, allow_untested: bool = False, warn: bool = True) -> Dict[str, str]:
     """patch_skypilot() for some of SkyPilot's modules (the startup hook patches each as it
     is imported); what is already replaced stays as it is."""
     import skyutils
+
     checked = plan(allow_untested, module_names)
     with _lock:
         done = {(module, attribute) for module, attribute, _ in _replaced}
@@ -166,8 +175,7 @@ def patch_modules(module_names, allow_untested: bool = False,
             # Copies made by `from sky.utils.common_utils import f` in other sky modules.
             for other in list(sys.modules.values()):
                 other_name = getattr(other, '__name__', '') or ''
-                if other is module or not (other_name == 'sky' or
-                                           other_name.startswith('sky.')):
+                if other is module or not (other_name == 'sky' or other_name.startswith('sky.')):
                     continue
                 for attribute, value in list(vars(other).items()):
                     if value is original:
@@ -179,8 +187,11 @@ def patch_modules(module_names, allow_untested: bool = False,
         _status['skipped'].update(checked.skipped)
     if checked.skipped and warn:
         listed = '; '.join(f'{name}: {why}' for name, why in checked.skipped.items())
-        warnings.warn(f'patch_skypilot left {len(checked.skipped)} function(s) to '
-                      f'SkyPilot: {listed}', RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f'patch_skypilot left {len(checked.skipped)} function(s) to SkyPilot: {listed}',
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return _summary()
 
 
@@ -204,10 +215,15 @@ def status() -> Dict[str, object]:
     replaced and what was left alone, with the reasons, and the startup hook's state."""
     hook = sys.modules.get('_skyutils_hook')
     with _lock:
-        found = {'patched': bool(_replaced), 'replaced': sorted(_summary()),
-                 'skipped': dict(_status['skipped']),  # type: ignore[call-overload]
-                 'distribution': _status['distribution'], 'version': _status['version']}
-    found['hook'] = dict(hook.state) if hook is not None else {'active': False, 'pid': None,
-                                                                'error': None}
+        found = {
+            'patched': bool(_replaced),
+            'replaced': sorted(_summary()),
+            'skipped': dict(_status['skipped']),
+            'distribution': _status['distribution'],
+            'version': _status['version'],
+        }
+    found['hook'] = (
+        dict(hook.state) if hook is not None else {'active': False, 'pid': None, 'error': None}
+    )
     found['hook']['installed'] = hook is not None
     return found

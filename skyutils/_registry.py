@@ -6,11 +6,13 @@ A row says where SkyPilot defines the function, which domain module holds its tw
 by Python. `__init__`, `_dispatch`, `_patch`, `migrate`, `bench` and `check` read it; adding a
 function is CONTRIBUTING.md's recipe. This module imports nothing, so anything may read it.
 """
+
 from typing import Dict, NamedTuple, Optional, Tuple
 
 
 class Function(NamedTuple):
     """One public function."""
+
     name: str
     # SkyPilot's module that defines it; None where SkyPilot inlines the code instead.
     skypilot_module: Optional[str]
@@ -26,36 +28,96 @@ COMMON_UTILS = 'sky.utils.common_utils'
 SUBPROCESS_UTILS = 'sky.utils.subprocess_utils'
 
 FUNCTIONS: Tuple[Function, ...] = (
-    Function('base36_encode', COMMON_UTILS, 'text', ('skyutils_base36_encode',),
-             native='one C call replaces a divmod loop, from 4 hex digits (SkyPilot passes 32); '
-                    'shorter strings stay in Python, which is as fast there'),
-    Function('read_last_n_lines', COMMON_UTILS, 'files',
-             ('skyutils_read_last_n_lines', 'skyutils_text_flags', 'skyutils_close_state'),
-             native='memrchr scans the tail backwards; cost follows the tail, not the file'),
-    Function('find_free_port', COMMON_UTILS, 'process', ('skyutils_find_free_port',),
-             native='socket/bind/close per port without Python socket objects'),
-    Function('format_float', COMMON_UTILS, 'text', (), native=None,
-             python='a ctypes call (~0.3-0.5 us) costs more than Python formatting'),
-    Function('truncate_long_string', COMMON_UTILS, 'text', (), native=None,
-             python='a ctypes call costs more than the slicing, and str would need encoding'),
-    Function('hash_file', COMMON_UTILS, 'files', (), native=None,
-             python='hashlib is OpenSSL: already native, and returns the hash object callers '
-                    'use'),
-    Function('get_cpu_count', COMMON_UTILS, 'system', ('skyutils_get_cpu_count',),
-             native='affinity and cgroup quota read in one call, without psutil'),
-    Function('get_mem_size_gb', COMMON_UTILS, 'system', ('skyutils_get_mem_size_gb',),
-             native='sysinfo(2) and the cgroup limit in one call, without parsing /proc/meminfo'),
-    Function('get_parallel_threads', SUBPROCESS_UTILS, 'system', (), native=None,
-             python="os.cpu_count() is the whole cost; a ctypes call only adds to it"),
-    Function('get_max_workers_for_file_mounts', SUBPROCESS_UTILS, 'system',
-             ('skyutils_count_dir_entries', 'skyutils_close_state'),
-             native='counts directory entries with getdents64, builds no names'),
-    Function('estimate_fd_for_directory', None, 'files',
-             ('skyutils_count_dir_entries', 'skyutils_close_state'),
-             native='counts entries with getdents64, builds no names'),
-    Function('is_process_alive', None, 'process', ('skyutils_is_process_alive',),
-             native='pidfd_open, then the state letter of /proc/<pid>/stat as psutil reads it, '
-                    'without psutil objects'),
+    Function(
+        'base36_encode',
+        COMMON_UTILS,
+        'text',
+        ('skyutils_base36_encode',),
+        native='one C call replaces a divmod loop, from 4 hex digits (SkyPilot passes 32); '
+        'shorter strings stay in Python, which is as fast there',
+    ),
+    Function(
+        'read_last_n_lines',
+        COMMON_UTILS,
+        'files',
+        ('skyutils_read_last_n_lines', 'skyutils_text_flags', 'skyutils_close_state'),
+        native='memrchr scans the tail backwards; cost follows the tail, not the file',
+    ),
+    Function(
+        'find_free_port',
+        COMMON_UTILS,
+        'process',
+        ('skyutils_find_free_port',),
+        native='socket/bind/close per port without Python socket objects',
+    ),
+    Function(
+        'format_float',
+        COMMON_UTILS,
+        'text',
+        (),
+        native=None,
+        python='a ctypes call (~0.3-0.5 us) costs more than Python formatting',
+    ),
+    Function(
+        'truncate_long_string',
+        COMMON_UTILS,
+        'text',
+        (),
+        native=None,
+        python='a ctypes call costs more than the slicing, and str would need encoding',
+    ),
+    Function(
+        'hash_file',
+        COMMON_UTILS,
+        'files',
+        (),
+        native=None,
+        python='hashlib is OpenSSL: already native, and returns the hash object callers use',
+    ),
+    Function(
+        'get_cpu_count',
+        COMMON_UTILS,
+        'system',
+        ('skyutils_get_cpu_count',),
+        native='affinity and cgroup quota read in one call, without psutil',
+    ),
+    Function(
+        'get_mem_size_gb',
+        COMMON_UTILS,
+        'system',
+        ('skyutils_get_mem_size_gb',),
+        native='sysinfo(2) and the cgroup limit in one call, without parsing /proc/meminfo',
+    ),
+    Function(
+        'get_parallel_threads',
+        SUBPROCESS_UTILS,
+        'system',
+        (),
+        native=None,
+        python="os.cpu_count() is the whole cost; a ctypes call only adds to it",
+    ),
+    Function(
+        'get_max_workers_for_file_mounts',
+        SUBPROCESS_UTILS,
+        'system',
+        ('skyutils_count_dir_entries', 'skyutils_close_state'),
+        native='counts directory entries with getdents64, builds no names',
+    ),
+    Function(
+        'estimate_fd_for_directory',
+        None,
+        'files',
+        ('skyutils_count_dir_entries', 'skyutils_close_state'),
+        native='counts entries with getdents64, builds no names',
+    ),
+    Function(
+        'is_process_alive',
+        None,
+        'process',
+        ('skyutils_is_process_alive',),
+        native='pidfd_open, then the state letter of /proc/<pid>/stat as psutil reads it, '
+        'without psutil objects',
+    ),
 )
 
 NAMES: Tuple[str, ...] = tuple(function.name for function in FUNCTIONS)
@@ -66,9 +128,9 @@ BY_NAME: Dict[str, Function] = {function.name: function for function in FUNCTION
 PYTHON_ON: Dict[str, Dict[str, str]] = {
     'pypy': {
         'base36_encode': "PyPy's JIT runs the divmod loop about 5x faster than a ctypes call "
-                         'returns',
+        'returns',
         'read_last_n_lines': "PyPy's ctypes copies the tail out of the library's buffer about "
-                             '7x slower than its JIT-compiled reader reads it',
+        '7x slower than its JIT-compiled reader reads it',
     },
 }
 
@@ -78,6 +140,7 @@ def skypilot_modules() -> Dict[str, Tuple[str, ...]]:
     modules: Dict[str, Tuple[str, ...]] = {}
     for function in FUNCTIONS:
         if function.skypilot_module is not None:
-            modules[function.skypilot_module] = (
-                modules.get(function.skypilot_module, ()) + (function.name,))
+            modules[function.skypilot_module] = modules.get(function.skypilot_module, ()) + (
+                function.name,
+            )
     return modules

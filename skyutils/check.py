@@ -4,6 +4,7 @@ For each sample: the pure-Python twin, the public function (default dispatch) an
 library serves the function, the native binding; each result is compared with the others and,
 where the spec gives one, with the expected value. Any difference is a mismatch.
 """
+
 import contextlib
 import hashlib
 import math
@@ -23,7 +24,7 @@ MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e'
 def _outcome(fn: Callable, args: Tuple) -> Any:
     try:
         value = fn(*args)
-    except Exception as e:  # noqa: BLE001 - the type is the result being compared
+    except Exception as e:
         return f'raises {type(e).__name__}'
     if hasattr(value, 'hexdigest'):
         return value.hexdigest()
@@ -84,10 +85,16 @@ def samples(workspace: str) -> List[Tuple[str, Tuple, Any]]:
         ('format_float', (1.96,), '2.0'),
         ('format_float', (2.0,), '2'),
         ('format_float', (0.123, 2), '0.12'),
-        ('truncate_long_string', ('this is a very long string that needs truncation', 20),
-         'this is a very long ...'),
-        ('truncate_long_string', ('us-west-2-availability-zone-1', 20, True),
-         'us-west-2...y-zone-1'),
+        (
+            'truncate_long_string',
+            ('this is a very long string that needs truncation', 20),
+            'this is a very long ...',
+        ),
+        (
+            'truncate_long_string',
+            ('us-west-2-availability-zone-1', 20, True),
+            'us-west-2...y-zone-1',
+        ),
         ('hash_file', (empty, 'md5'), MD5_EMPTY),
         ('hash_file', (hello, 'sha256'), hashlib.sha256(b'hello world\n').hexdigest()),
         ('get_cpu_count', (), NOT_GIVEN),
@@ -104,25 +111,37 @@ def samples(workspace: str) -> List[Tuple[str, Tuple, Any]]:
 
 def run() -> Dict[str, Any]:
     """Every sample through every backend; the rows and whether they all agree."""
-    bindings = None
+    bindings: Any = None
     if _native.LIB is not None:
         from skyutils import _bindings as bindings
     rows = []
     with _workspace() as workspace:
         for function, args, expected in samples(workspace):
-            results = {'python': _outcome(getattr(_pure, function), args),
-                       'skyutils': _outcome(getattr(skyutils, function), args)}
+            results = {
+                'python': _outcome(getattr(_pure, function), args),
+                'skyutils': _outcome(getattr(skyutils, function), args),
+            }
             if bindings is not None and _registry.BY_NAME[function].c_symbols:
                 results['native'] = _outcome(getattr(bindings, function), args)
             values = list(results.values())
             agree = all(v == values[0] for v in values)
             if expected is not NOT_GIVEN:
                 agree = agree and values[0] == expected
-            rows.append({'function': function, 'args': _show_args(args, workspace),
-                         'expected': None if expected is NOT_GIVEN else expected,
-                         'results': results, 'ok': agree})
-    return {'native_loaded': _native.LIB is not None, 'library': _native.LOADED.reason,
-            'rows': rows, 'mismatches': sum(not row['ok'] for row in rows)}
+            rows.append(
+                {
+                    'function': function,
+                    'args': _show_args(args, workspace),
+                    'expected': None if expected is NOT_GIVEN else expected,
+                    'results': results,
+                    'ok': agree,
+                }
+            )
+    return {
+        'native_loaded': _native.LIB is not None,
+        'library': _native.LOADED.reason,
+        'rows': rows,
+        'mismatches': sum(not row['ok'] for row in rows),
+    }
 
 
 def _show_args(args: Tuple, workspace: str) -> str:
@@ -133,7 +152,7 @@ def _show_args(args: Tuple, workspace: str) -> str:
 def _cell(value: Any, width: int = 28, plain: bool = False) -> str:
     shown_as_is = plain or (isinstance(value, str) and value.startswith('raises'))
     text = value if shown_as_is else repr(value)
-    return text if len(text) <= width else text[:width - 3] + '...'
+    return text if len(text) <= width else text[: width - 3] + '...'
 
 
 def table(report: Dict[str, Any]) -> Iterator[str]:
@@ -142,11 +161,15 @@ def table(report: Dict[str, Any]) -> Iterator[str]:
     for row in report['rows']:
         native = row['results'].get('native', 'python serves it')
         native_cell = _cell(native) if 'native' in row['results'] else native
-        yield (f"{row['function']:<32} {_cell(row['args'], 34, plain=True):<34} "
-               f"{_cell(row['results']['python']):<28} {native_cell:<28} "
-               f"{'ok' if row['ok'] else 'MISMATCH'}")
-    yield (f"{len(report['rows'])} samples, {report['mismatches']} mismatch(es); native library "
-           f"{'serving' if report['native_loaded'] else 'not serving'}")
+        yield (
+            f"{row['function']:<32} {_cell(row['args'], 34, plain=True):<34} "
+            f"{_cell(row['results']['python']):<28} {native_cell:<28} "
+            f"{'ok' if row['ok'] else 'MISMATCH'}"
+        )
+    yield (
+        f"{len(report['rows'])} samples, {report['mismatches']} mismatch(es); native library "
+        f"{'serving' if report['native_loaded'] else 'not serving'}"
+    )
 
 
 def exit_code(report: Dict[str, Any], require_native: bool) -> int:

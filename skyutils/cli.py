@@ -8,6 +8,7 @@
 Exit codes: 0 success, 1 a failed check (or, with migrate --check, something to move),
 2 a usage error.
 """
+
 import argparse
 import json
 import os
@@ -22,12 +23,14 @@ def _skypilot_status(import_skypilot: bool):
     """The startup hook and the patch in this process; with `import_skypilot`, after this
     process has imported SkyPilot's two modules (as every SkyPilot process does)."""
     from skyutils import _patch
+
     if import_skypilot:
         import importlib
+
         try:
             for module in _patch._PATCHABLE:
                 importlib.import_module(module)
-        except Exception as e:  # noqa: BLE001 - reported, not raised
+        except Exception as e:
             found = _patch.status()
             found['import_error'] = f'{type(e).__name__}: {e}'
             return found
@@ -36,8 +39,11 @@ def _skypilot_status(import_skypilot: bool):
 
 def _info(args) -> int:
     from skyutils import _native
+
     info = skyutils.backend_info()
-    info['platform'] = f'{platform.system()} {platform.machine()}, Python {platform.python_version()}'
+    info['platform'] = (
+        f'{platform.system()} {platform.machine()}, Python {platform.python_version()}'
+    )
     info['SKYPILOT_USE_RUST'] = os.environ.get(_native.USE_RUST_ENV)
     info['skypilot'] = _skypilot_status(args.skypilot)
     if args.json:
@@ -59,13 +65,17 @@ def _info(args) -> int:
 def _print_skypilot(found, imported: bool) -> None:
     hook = found['hook']
     if not hook['installed']:
-        print('startup hook: not installed in this environment (a source checkout, or the '
-              'package imported from elsewhere)')
+        print(
+            'startup hook: not installed in this environment (a source checkout, or the '
+            'package imported from elsewhere)'
+        )
     elif not hook['active']:
         print('startup hook: installed, off in this process (SKYPILOT_USE_RUST)')
     else:
-        print(f"startup hook: active in this process (pid {hook['pid']}): it serves SkyPilot "
-              'in every process of this environment that imports it')
+        print(
+            f"startup hook: active in this process (pid {hook['pid']}): it serves SkyPilot "
+            'in every process of this environment that imports it'
+        )
     if hook.get('error'):
         print(f"  error: {hook['error']}: SkyPilot kept its own functions")
     if found.get('import_error'):
@@ -73,14 +83,20 @@ def _print_skypilot(found, imported: bool) -> None:
         return
     if not found['patched'] and not found['skipped']:
         if imported:
-            print('SkyPilot: imported here; nothing replaced (no active hook in this process: '
-                  'skyutils.patch_skypilot() does it explicitly)')
+            print(
+                'SkyPilot: imported here; nothing replaced (no active hook in this process: '
+                'skyutils.patch_skypilot() does it explicitly)'
+            )
         else:
-            print('SkyPilot: not imported in this process, nothing replaced '
-                  '(skyutils info --skypilot imports it here and shows)')
+            print(
+                'SkyPilot: not imported in this process, nothing replaced '
+                '(skyutils info --skypilot imports it here and shows)'
+            )
         return
-    print(f"SkyPilot {found['distribution']} {found['version']}: "
-          f"{len(found['replaced'])} function(s) served by skyutils")
+    print(
+        f"SkyPilot {found['distribution']} {found['version']}: "
+        f"{len(found['replaced'])} function(s) served by skyutils"
+    )
     for name in found['replaced']:
         print(f'  replaced  {name}')
     for name, why in found['skipped'].items():
@@ -89,6 +105,7 @@ def _print_skypilot(found, imported: bool) -> None:
 
 def _check(args) -> int:
     from skyutils import check
+
     report = check.run()
     if args.json:
         print(json.dumps(report, indent=2, default=repr))
@@ -111,6 +128,7 @@ def _progress(text: str) -> None:
 
 def _bench(args) -> int:
     from skyutils import bench
+
     unknown = set(args.function or ()) - set(skyutils.__all__)
     if unknown:
         print(f"skyutils bench: no such function: {', '.join(sorted(unknown))}", file=sys.stderr)
@@ -123,8 +141,9 @@ def _bench(args) -> int:
     if args.startup and args.function:
         print('skyutils bench: --startup measures no function; drop --function', file=sys.stderr)
         return 2
-    report = bench.run(quick=args.quick, functions=args.function, progress=_progress,
-                       startup_only=args.startup)
+    report = bench.run(
+        quick=args.quick, functions=args.function, progress=_progress, startup_only=args.startup
+    )
     if sys.stderr.isatty():
         sys.stderr.write('\r\033[K')
     for line in bench.table(report):
@@ -143,31 +162,31 @@ def _unwritable(path: str) -> Optional[str]:
         return 'is a directory'
     if not os.path.isdir(directory):
         return f'no such directory: {directory}'
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and
-                                              not os.access(path, os.W_OK)):
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         return 'not writable'
     return None
 
 
 def _progress_line(what: str):
     """A progress callback that redraws one line of stderr (a terminal's)."""
+
     def show(done: int, total: int) -> None:
         width = 30
         filled = width * done // total
-        sys.stderr.write(f'\r{what}: [{"#" * filled}{"." * (width - filled)}] '
-                         f'{done}/{total} files')
+        sys.stderr.write(f'\r{what}: [{"#" * filled}{"." * (width - filled)}] {done}/{total} files')
         if done == total:
             sys.stderr.write('\n')
         sys.stderr.flush()
+
     return show
 
 
 def _migrate(args) -> int:
     from skyutils import migrate
+
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
-        print(f"skyutils migrate: no such file or directory: {', '.join(missing)}",
-              file=sys.stderr)
+        print(f"skyutils migrate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
@@ -176,8 +195,9 @@ def _migrate(args) -> int:
     progress = _progress_line('migrate') if sys.stderr.isatty() else None
     try:
         # --check (and a plain listing) need the uses, not the rewrite.
-        results = migrate.migrate_paths(args.paths, jobs=jobs, progress=progress,
-                                        rewrite=args.diff or args.write)
+        results = migrate.migrate_paths(
+            args.paths, jobs=jobs, progress=progress, rewrite=args.diff or args.write
+        )
     except RuntimeError as e:  # libcst is not installed
         print(e, file=sys.stderr)
         return 2
@@ -249,51 +269,79 @@ could not be parsed, 2 a usage error.
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the `skyutils` console script and of `python -m skyutils`."""
-    parser = argparse.ArgumentParser(prog='skyutils', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog='skyutils', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--version', action='version', version=skyutils.__version__)
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
 
     info = commands.add_parser(
-        'info', help='show which backend serves each function, and why',
-        formatter_class=argparse.RawDescriptionHelpFormatter, description=INFO_DESCRIPTION)
+        'info',
+        help='show which backend serves each function, and why',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=INFO_DESCRIPTION,
+    )
     info.add_argument('--json', action='store_true', help='print JSON')
-    info.add_argument('--skypilot', action='store_true',
-                      help="import SkyPilot's modules here first, and show what the startup "
-                           'hook replaced')
+    info.add_argument(
+        '--skypilot',
+        action='store_true',
+        help="import SkyPilot's modules here first, and show what the startup hook replaced",
+    )
 
     check = commands.add_parser(
-        'check', help='check both backends against the spec examples',
-        formatter_class=argparse.RawDescriptionHelpFormatter, description=CHECK_DESCRIPTION)
-    check.add_argument('--require-native', action='store_true',
-                       help='also fail when the native library is not serving')
+        'check',
+        help='check both backends against the spec examples',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=CHECK_DESCRIPTION,
+    )
+    check.add_argument(
+        '--require-native',
+        action='store_true',
+        help='also fail when the native library is not serving',
+    )
     check.add_argument('--json', action='store_true', help='print JSON')
 
     bench = commands.add_parser(
-        'bench', help='time skyutils against pure Python and SkyPilot',
-        formatter_class=argparse.RawDescriptionHelpFormatter, description=BENCH_DESCRIPTION)
+        'bench',
+        help='time skyutils against pure Python and SkyPilot',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=BENCH_DESCRIPTION,
+    )
     bench.add_argument('--quick', action='store_true', help='smaller fixtures, under a minute')
-    bench.add_argument('--function', action='append', metavar='NAME',
-                       help='only this function (repeatable)')
-    bench.add_argument('--startup', action='store_true',
-                       help='only what the startup hook and `import skyutils` add to a fresh '
-                            "interpreter's start (15 interpreters each, a few seconds)")
+    bench.add_argument(
+        '--function', action='append', metavar='NAME', help='only this function (repeatable)'
+    )
+    bench.add_argument(
+        '--startup',
+        action='store_true',
+        help='only what the startup hook and `import skyutils` add to a fresh '
+        "interpreter's start (15 interpreters each, a few seconds)",
+    )
     bench.add_argument('--json', metavar='FILE', help='also write the full report as JSON')
     bench.add_argument('--html', metavar='FILE', help='also write an HTML report with a chart')
 
     migrate = commands.add_parser(
-        'migrate', help="move code from SkyPilot's functions to skyutils' "
-                        '(needs skypilot-rust[migrate])',
+        'migrate',
+        help="move code from SkyPilot's functions to skyutils' (needs skypilot-rust[migrate])",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=MIGRATE_DESCRIPTION)
+        description=MIGRATE_DESCRIPTION,
+    )
     migrate.add_argument('paths', nargs='+', metavar='PATH', help='files or directories')
     mode = migrate.add_mutually_exclusive_group()
     mode.add_argument('--check', action='store_true', help='exit 1 when something can move')
-    mode.add_argument('--diff', action='store_true',
-                      help='print a unified diff (apply it with patch -p0 or git apply -p0)')
+    mode.add_argument(
+        '--diff',
+        action='store_true',
+        help='print a unified diff (apply it with patch -p0 or git apply -p0)',
+    )
     mode.add_argument('--write', action='store_true', help='rewrite the files in place')
-    migrate.add_argument('--jobs', '-j', type=int, metavar='N',
-                         help='worker processes for parsing (default: the CPUs)')
+    migrate.add_argument(
+        '--jobs',
+        '-j',
+        type=int,
+        metavar='N',
+        help='worker processes for parsing (default: the CPUs)',
+    )
 
     args = parser.parse_args(argv)
     handlers = {'info': _info, 'check': _check, 'bench': _bench, 'migrate': _migrate}

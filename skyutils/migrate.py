@@ -12,12 +12,13 @@ analysis: that took 173 s on SkyPilot's 26 candidate files), comments and format
 removed, their trailing comments kept. Files that never spell a function's name are not
 parsed. Needs libcst (`pip install skypilot-rust[migrate]`).
 """
+
 import ast
 import difflib
 import os
 import sys
 from collections import Counter
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from skyutils import _registry
 
@@ -34,6 +35,7 @@ FIRST_PARTY_ROOTS = frozenset(['sky'])
 
 class Use(NamedTuple):
     """One place that can move: where, which function, and in which style."""
+
     path: str
     line: int
     function: str
@@ -48,12 +50,13 @@ class FileResult(NamedTuple):
     error: Optional[str] = None
 
 
-def _libcst():
+def _libcst() -> Any:
     try:
         import libcst
     except ImportError as e:
-        raise RuntimeError('skyutils migrate needs libcst: '
-                           'pip install "skypilot-rust[migrate]"') from e
+        raise RuntimeError(
+            'skyutils migrate needs libcst: pip install "skypilot-rust[migrate]"'
+        ) from e
     return libcst
 
 
@@ -120,21 +123,26 @@ def find_uses(source: str, path: str) -> _Found:
                 module = f'{node.module}.{alias.name}'
                 if module in MOVABLE:
                     aliases[alias.asname or alias.name] = module
-    own_functions = set(MOVABLE.get(own_module(path), ()))
+    own_functions = set(MOVABLE.get(own_module(path) or '', ()))
     uses: List[Use] = []
     names: Counter = Counter()
 
     def own_reference(node, defining) -> bool:
-        return (isinstance(node, ast.Name) and node.id in own_functions and
-                not own_functions.intersection(defining))
+        return (
+            isinstance(node, ast.Name)
+            and node.id in own_functions
+            and not own_functions.intersection(defining)
+        )
 
     def visit(node, defining):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.ImportFrom):
                 if child.module in MOVABLE and not child.level:
-                    uses.extend(Use(path, child.lineno, alias.name, 'from-import')
-                                for alias in child.names
-                                if alias.name in MOVABLE[child.module])
+                    uses.extend(
+                        Use(path, child.lineno, alias.name, 'from-import')
+                        for alias in child.names
+                        if alias.name in MOVABLE[child.module]
+                    )
                 continue
             if isinstance(child, ast.Import):
                 continue
@@ -142,14 +150,20 @@ def find_uses(source: str, path: str) -> _Found:
                 names[child.id] += 1
             elif isinstance(child, ast.Attribute) and child.attr in FUNCTIONS:
                 target = _ast_dotted(child.value)
-                module = aliases.get(target) or (target if target in dotted else None)
+                module = target and (aliases.get(target) or (target if target in dotted else None))
                 if module and child.attr in MOVABLE[module]:
                     uses.append(Use(path, child.lineno, child.attr, 'module attribute'))
             elif isinstance(child, ast.Call) and own_functions:
-                values = [child.func] + list(child.args) + [k.value for k in child.keywords
-                                                          if k.arg is not None]
-                uses.extend(Use(path, value.lineno, value.id, 'own module')
-                            for value in values if own_reference(value, defining))
+                values = (
+                    [child.func]
+                    + list(child.args)
+                    + [k.value for k in child.keywords if k.arg is not None]
+                )
+                uses.extend(
+                    Use(path, value.lineno, value.id, 'own module')  # type: ignore[attr-defined]
+                    for value in values
+                    if own_reference(value, defining)
+                )
             inner = defining
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 inner = defining + [child.name]
@@ -166,11 +180,12 @@ def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bo
     references to each module alias the rewrite removed."""
     libcst = _libcst()
     from libcst.metadata import MetadataWrapper, PositionProvider
+
     own = own_module(path)
-    own_functions = set(MOVABLE.get(own, ()))
+    own_functions = set(MOVABLE.get(own or '', ()))
     removed: Counter = Counter()
 
-    class Rewrite(libcst.CSTTransformer):
+    class Rewrite(libcst.CSTTransformer):  # type: ignore[name-defined]  # libcst loads lazily
         METADATA_DEPENDENCIES = (PositionProvider,) if positions else ()
 
         def __init__(self):
@@ -194,8 +209,9 @@ def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bo
             if len(updated.body) != 1 or not isinstance(updated.body[0], libcst.ImportFrom):
                 return updated
             statement = updated.body[0]
-            module_name = (_dotted(statement.module)
-                           if statement.module and not statement.relative else None)
+            module_name = (
+                _dotted(statement.module) if statement.module and not statement.relative else None
+            )
             if module_name not in MOVABLE or isinstance(statement.names, libcst.ImportStar):
                 return updated
             moving = [a for a in statement.names if a.name.value in MOVABLE[module_name]]
@@ -206,13 +222,15 @@ def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bo
             staying = [a for a in statement.names if a not in moving]
             if not staying:
                 return updated.with_changes(
-                    body=[statement.with_changes(module=libcst.Name('skyutils'))])
+                    body=[statement.with_changes(module=libcst.Name('skyutils'))]
+                )
             last = libcst.MaybeSentinel.DEFAULT
             staying[-1] = staying[-1].with_changes(comma=last)
             moved = [a.with_changes(comma=last) for a in moving]
             kept = updated.with_changes(body=[statement.with_changes(names=staying)])
             added = libcst.SimpleStatementLine(
-                body=[libcst.ImportFrom(module=libcst.Name('skyutils'), names=moved)])
+                body=[libcst.ImportFrom(module=libcst.Name('skyutils'), names=moved)]
+            )
             return libcst.FlattenSentinel([kept, added])
 
         def leave_Attribute(self, original, updated):
@@ -220,6 +238,8 @@ def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bo
             if function not in FUNCTIONS:
                 return updated
             target = _dotted(original.value)
+            if target is None:
+                return updated
             module_name = bindings.aliases.get(target)
             if module_name is None and target in bindings.dotted:
                 module_name = target
@@ -233,9 +253,12 @@ def _rewrite(module, path: str, bindings: _Found, uses: List[Use], positions: bo
         def _own_call(self, original, updated_name):
             """`f` -> `skyutils.f` for a function of this very module, outside the
             definitions of the functions themselves (those stay SkyPilot's)."""
-            if (not own_functions or not isinstance(updated_name, libcst.Name) or
-                    updated_name.value not in own_functions or
-                    own_functions.intersection(self.defining)):
+            if (
+                not own_functions
+                or not isinstance(updated_name, libcst.Name)
+                or updated_name.value not in own_functions
+                or own_functions.intersection(self.defining)
+            ):
                 return None
             self._use(original, updated_name.value, 'own module')
             self.attribute_uses += 1
@@ -264,6 +287,7 @@ def _stdlib_roots() -> Set[str]:
     if names is not None:
         return set(names)
     import sysconfig
+
     stdlib = sysconfig.get_paths()['stdlib']
     roots = set(sys.builtin_module_names)
     for entry in os.listdir(stdlib):
@@ -299,10 +323,13 @@ def _add_import_skyutils(module):
     body = list(module.body)
     stdlib = _stdlib_roots()
     groups = [_import_group(statement, stdlib) for statement in body]
-    already = any(isinstance(s, libcst.SimpleStatementLine) and len(s.body) == 1 and
-                  isinstance(s.body[0], libcst.Import) and
-                  any(_dotted(a.name) == 'skyutils' and not a.asname for a in s.body[0].names)
-                  for s in body)
+    already = any(
+        isinstance(s, libcst.SimpleStatementLine)
+        and len(s.body) == 1
+        and isinstance(s.body[0], libcst.Import)
+        and any(_dotted(a.name) == 'skyutils' and not a.asname for a in s.body[0].names)
+        for s in body
+    )
     if already:
         return module
     statement = libcst.parse_statement('import skyutils\n')
@@ -326,9 +353,12 @@ def _add_import_skyutils(module):
 
 def _is_docstring(statement) -> bool:
     libcst = _libcst()
-    return (isinstance(statement, libcst.SimpleStatementLine) and len(statement.body) == 1 and
-            isinstance(statement.body[0], libcst.Expr) and
-            isinstance(statement.body[0].value, libcst.SimpleString))
+    return (
+        isinstance(statement, libcst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], libcst.Expr)
+        and isinstance(statement.body[0].value, libcst.SimpleString)
+    )
 
 
 def _drop_imports(module, drop: Callable[[object], bool]):
@@ -337,8 +367,11 @@ def _drop_imports(module, drop: Callable[[object], bool]):
     libcst = _libcst()
 
     def filtered(statement):
-        if not (isinstance(statement, libcst.SimpleStatementLine) and len(statement.body) == 1
-                and isinstance(statement.body[0], (libcst.Import, libcst.ImportFrom))):
+        if not (
+            isinstance(statement, libcst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], (libcst.Import, libcst.ImportFrom))
+        ):
             return statement
         node = statement.body[0]
         if isinstance(node.names, libcst.ImportStar):
@@ -375,7 +408,7 @@ def _drop_imports(module, drop: Callable[[object], bool]):
             out.append(new)
         return out, carried
 
-    class Drop(libcst.CSTTransformer):
+    class Drop(libcst.CSTTransformer):  # type: ignore[name-defined]  # libcst loads lazily
         def leave_Module(self, original, updated):
             body, carried = clean(updated.body)
             return updated.with_changes(body=body, footer=carried + list(updated.footer))
@@ -389,8 +422,9 @@ def _drop_imports(module, drop: Callable[[object], bool]):
     return module.visit(Drop())
 
 
-def migrate_source(source: str, path: str = '<source>',
-                   rewrite: bool = True) -> Tuple[str, List[Use]]:
+def migrate_source(
+    source: str, path: str = '<source>', rewrite: bool = True
+) -> Tuple[str, List[Use]]:
     """The source with the movable uses rewritten, and the list of those uses (with
     `rewrite` False, the uses alone: the source comes back as it is)."""
     if not mentions_a_function(source):  # nothing to parse
@@ -403,16 +437,17 @@ def migrate_source(source: str, path: str = '<source>',
     made: List[Use] = []
     new, attribute_uses, removed = _rewrite(module, path, found, made, positions=False)
     uses = found.uses
-    if Counter((u.function, u.style) for u in made) != Counter((u.function, u.style)
-                                                               for u in uses):
+    if Counter((u.function, u.style) for u in made) != Counter((u.function, u.style) for u in uses):
         # The two parsers disagree: report what the rewrite did, at libcst's own lines.
         DISAGREED.append(path)
         made = []
-        new, attribute_uses, removed = _rewrite(libcst.parse_module(source), path, found,
-                                                made, positions=True)
+        new, attribute_uses, removed = _rewrite(
+            libcst.parse_module(source), path, found, made, positions=True
+        )
         uses = sorted(made, key=lambda use: use.line)
-    unused = {name for name in found.aliases
-              if found.names[name] and found.names[name] == removed[name]}
+    unused = {
+        name for name in found.aliases if found.names[name] and found.names[name] == removed[name]
+    }
     dotted_unused = set()
     if found.names['sky'] and found.names['sky'] == removed['sky']:
         dotted_unused = found.dotted
@@ -441,8 +476,11 @@ def python_files(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
         if os.path.isdir(path):
             for directory, subdirs, files in os.walk(path):
-                subdirs[:] = sorted(d for d in subdirs if not d.startswith('.') and
-                                    d not in ('__pycache__', 'node_modules', 'venv'))
+                subdirs[:] = sorted(
+                    d
+                    for d in subdirs
+                    if not d.startswith('.') and d not in ('__pycache__', 'node_modules', 'venv')
+                )
                 for name in sorted(files):
                     if name.endswith('.py'):
                         yield os.path.join(directory, name)
@@ -457,7 +495,7 @@ def migrate_file(path: str, rewrite: bool = True) -> FileResult:
             old = f.read()
         new, uses = migrate_source(old, path, rewrite)
         return FileResult(path, uses, old, new)
-    except Exception as e:  # noqa: BLE001 - a file that cannot be read or parsed is reported
+    except Exception as e:
         return FileResult(path, [], '', '', f'{type(e).__name__}: {e}')
 
 
@@ -470,19 +508,24 @@ def _needs_parsing(path: str) -> bool:
         return True
 
 
-def migrate_paths(paths: Sequence[str], jobs: int = 1,
-                  progress: Optional[Callable[[int, int], None]] = None,
-                  rewrite: bool = True) -> List[FileResult]:
+def migrate_paths(
+    paths: Sequence[str],
+    jobs: int = 1,
+    progress: Optional[Callable[[int, int], None]] = None,
+    rewrite: bool = True,
+) -> List[FileResult]:
     """Every .py file under `paths`, read and rewritten in memory (nothing is written): the
     files the pre-filter lets through are parsed by `jobs` worker processes; `progress`
     hears (done, total) of those. `rewrite` False: the uses only (for --check)."""
     import functools
+
     _libcst()
     files = list(python_files(paths))
     candidates = [path for path in files if _needs_parsing(path)]
     done: Dict[str, FileResult] = {}
     if jobs > 1 and len(candidates) > 1:
         from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=min(jobs, len(candidates))) as pool:
             work = functools.partial(migrate_file, rewrite=rewrite)
             for index, result in enumerate(pool.map(work, candidates), 1):
@@ -507,8 +550,9 @@ def unified_diff(result: FileResult) -> str:
     """A diff that `patch -p0` and `git apply -p0` take, from the directory the paths are
     relative to; a last line without a newline is marked as diff(1) marks it."""
     lines = []
-    for line in difflib.unified_diff(result.old.splitlines(True), result.new.splitlines(True),
-                                     result.path, result.path):
+    for line in difflib.unified_diff(
+        result.old.splitlines(True), result.new.splitlines(True), result.path, result.path
+    ):
         if not line.endswith('\n'):
             line += '\n\\ No newline at end of file\n'
         lines.append(line)
@@ -535,8 +579,11 @@ def report(results: List[FileResult]) -> Iterator[str]:
             moved.add(use.path)
             yield f'{use.path}:{use.line}: {use.function} ({use.style}) can move to skyutils'
     count = sum(len(r.uses) for r in results)
-    summary = (f'{count} use(s) in {len(moved)} of {len(results)} file(s) can move to skyutils'
-               if count else f'nothing to move in {len(results)} file(s)')
+    summary = (
+        f'{count} use(s) in {len(moved)} of {len(results)} file(s) can move to skyutils'
+        if count
+        else f'nothing to move in {len(results)} file(s)'
+    )
     if errors:
         summary += f'; {errors} file(s) could not be parsed'
     yield summary

@@ -1,4 +1,5 @@
 """Ending a test's SIGALRM timer safely (shared by the signal, re-entry and fuzz tests)."""
+
 import signal
 import time
 

@@ -1,4 +1,5 @@
 """Fixtures shared by the suite: the backend under test and cgroup fixture trees."""
+
 import contextlib
 import os
 import shutil
@@ -15,22 +16,24 @@ from skyutils._pure import cgroup
 
 def pytest_configure(config):
     """Settings that travel with the suite (ci/test-wheels runs a copy of tests/ alone)."""
-    config.addinivalue_line('markers',
-                            'conformance: compares skyutils with the published skypilot package')
+    config.addinivalue_line(
+        'markers', 'conformance: compares skyutils with the published skypilot package'
+    )
     # Importing the reference skypilot package warns about its own dependencies.
     config.addinivalue_line('filterwarnings', 'ignore:.*declarative_base.*')
-    config.addinivalue_line('filterwarnings',
-                            "ignore:'crypt' is deprecated:DeprecationWarning")
+    config.addinivalue_line('filterwarnings', "ignore:'crypt' is deprecated:DeprecationWarning")
 
 
 def _native_backend():
     """The native functions, with pure ones where the library has none (as dispatch does)."""
     from skyutils import _native
+
     if _native.LIB is None:
         if os.environ.get('SKYUTILS_REQUIRE_NATIVE') == '1':
             raise RuntimeError(f'SKYUTILS_REQUIRE_NATIVE=1 but: {_native.LOADED.reason}')
         return None
     from skyutils import _bindings
+
     backend = types.SimpleNamespace(**{name: getattr(_pure, name) for name in _pure.__all__})
     for name in _bindings.__all__:
         setattr(backend, name, getattr(_bindings, name))
@@ -106,8 +109,11 @@ def cgroup_tree(tmp_path, monkeypatch) -> CgroupTree:
 @pytest.fixture
 def clean_env(monkeypatch):
     """No SKYPILOT_POD_* override is set."""
-    for name in ('SKYPILOT_POD_CPU_CORE_LIMIT', 'SKYPILOT_POD_MEMORY_GB_LIMIT',
-                 'SKYPILOT_POD_MEMORY_BYTES_LIMIT'):
+    for name in (
+        'SKYPILOT_POD_CPU_CORE_LIMIT',
+        'SKYPILOT_POD_MEMORY_GB_LIMIT',
+        'SKYPILOT_POD_MEMORY_BYTES_LIMIT',
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -149,8 +155,10 @@ def as_unprivileged():
 # The fixtures used inside @given (impl, scratch) hold no state between examples.
 _QUIET = [hypothesis.HealthCheck.function_scoped_fixture]
 hypothesis.settings.register_profile('default', deadline=None, suppress_health_check=_QUIET)
-hypothesis.settings.register_profile('long', deadline=None, suppress_health_check=_QUIET,
-                                     max_examples=2000)
-hypothesis.settings.register_profile('quick', deadline=None, suppress_health_check=_QUIET,
-                                     max_examples=20)
+hypothesis.settings.register_profile(
+    'long', deadline=None, suppress_health_check=_QUIET, max_examples=2000
+)
+hypothesis.settings.register_profile(
+    'quick', deadline=None, suppress_health_check=_QUIET, max_examples=20
+)
 hypothesis.settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'default'))

@@ -6,6 +6,7 @@ The buffers handed over are always as long as the lengths passed: the library mu
 any content and any in-bounds length, and it checks null pointers and impossible lengths itself.
 Used by tests/test_fuzz_native.py (a few thousand cases) and ci/fuzz-native (10^6 a target).
 """
+
 import ctypes
 import os
 import random
@@ -14,13 +15,20 @@ import tempfile
 from ctypes import byref, c_int, create_string_buffer
 
 from pyio import not_seekable_message
-from skyutils import _native
+
+from skyutils import _abi, _native
 
 if _native.LIB is not None:  # a Python-only install has no bindings to fuzz
     from skyutils._bindings.state import State
 
-OK, MORE, ERR_OS, ERR_ARG, DEFER, NOT_FOUND = (_native.OK, _native.MORE, _native.ERR_OS,
-                                               _native.ERR_ARG, _native.DEFER, _native.NOT_FOUND)
+OK, MORE, ERR_OS, ERR_ARG, DEFER, NOT_FOUND = (
+    _abi.OK,
+    _abi.MORE,
+    _abi.ERR_OS,
+    _abi.ERR_ARG,
+    _abi.DEFER,
+    _abi.NOT_FOUND,
+)
 HEX_ALPHABET = b'0123456789abcdefABCDEF_xX+- \t\n\x0b\x0c\x1cg\x00\xff'
 
 
@@ -70,7 +78,7 @@ def call_until_done(function, *args) -> int:
     """Calls a resumable export (the state array last in `args`) while it says MORE."""
     status = function(*args)
     while status == MORE:
-        assert args[-1][_native.STATE_FD] > 0  # MORE always keeps a descriptor
+        assert args[-1][_abi.STATE_FD] > 0  # MORE always keeps a descriptor
         status = function(*args)
     return status
 
@@ -78,16 +86,25 @@ def call_until_done(function, *args) -> int:
 def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
     n = rng.choice([0, 1, 2, 3, 10, rng.randrange(-(1 << 63), 1 << 63)])
     data = random_bytes(rng, b'ab\n\r\x00\xff', rng.choice([30, 300, 3000]))
-    path = rng.choice([files.path.encode(), files.dir.encode(), files.fifo.encode(),
-                       b'/dev/null', b'/nonexistent', b'', random_bytes(rng, b'/ab\x00\xff', 20)])
+    path = rng.choice(
+        [
+            files.path.encode(),
+            files.dir.encode(),
+            files.fifo.encode(),
+            b'/dev/null',
+            b'/nonexistent',
+            b'',
+            random_bytes(rng, b'/ab\x00\xff', 20),
+        ]
+    )
     path_len = rng.choice([len(path), -1]) if rng.random() < 0.1 else len(path)
     cap = rng.choice([0, 1, 16, 256, 4096])
     out = create_string_buffer(max(cap, 1))
     state = State()
     for slot in range(len(state)):  # whatever a reused state holds, but no descriptor
         state[slot] = rng.randrange(-(1 << 63), 1 << 63)
-    state[_native.STATE_FD] = 0
-    state[_native.TAIL_N] = n
+    state[_abi.STATE_FD] = 0
+    state[_abi.TAIL_N] = n
     with open(files.path, 'wb') as f:
         f.write(data)
     status = call_until_done(lib.skyutils_read_last_n_lines, path, path_len, out, cap, state)
@@ -98,37 +115,41 @@ def fuzz_read_tail(rng: random.Random, lib, files: Files) -> None:
     if status != OK:
         assert fd == -1  # any other status leaves nothing open
         if status == ERR_OS and path == files.fifo.encode():
-            assert state[_native.STATE_FLAGS] & _native.TAIL_NOT_SEEKABLE
+            assert state[_abi.STATE_FLAGS] & _abi.TAIL_NOT_SEEKABLE
         return
-    start, length, flags = (state[_native.TAIL_START], state[_native.TAIL_LEN],
-                            state[_native.STATE_FLAGS])
+    start, length, flags = (
+        state[_abi.TAIL_START],
+        state[_abi.TAIL_LEN],
+        state[_abi.STATE_FLAGS],
+    )
     if fd >= 0:
         try:
             tail = os.pread(fd, length, start)
         finally:
             state.release()
-        assert state[_native.STATE_FD] == 0
+        assert state[_abi.STATE_FD] == 0
     else:
-        tail = out.raw[start:start + length]
+        tail = out.raw[start : start + length]
         assert start + length <= max(cap, 0), (start, length, cap)
     if path == files.path.encode():
         if not data:
-            assert flags & _native.TAIL_EMPTY_FILE
+            assert flags & _abi.TAIL_EMPTY_FILE
             return
         expected = data[:-1] if data.endswith(b'\n') else data
         assert expected.endswith(tail) and expected.split(b'\n')[-n:] == tail.split(b'\n')
         plain = tail.isascii() and not any(c in tail for c in b'\r\x0b\x0c\x1c\x1d\x1e')
         if fd < 0:
-            assert bool(flags & _native.TAIL_PLAIN) == plain, (tail, flags)
+            assert bool(flags & _abi.TAIL_PLAIN) == plain, (tail, flags)
 
 
 def fuzz_close_state(rng: random.Random, lib, files: Files) -> None:
     state = State()
     if rng.random() < 0.5:
-        state[_native.STATE_FD] = 1 + os.open(files.path if os.path.exists(files.path) else '/',
-                                              os.O_RDONLY)
+        state[_abi.STATE_FD] = 1 + os.open(
+            files.path if os.path.exists(files.path) else '/', os.O_RDONLY
+        )
     assert lib.skyutils_close_state(state) == OK
-    assert state[_native.STATE_FD] == 0
+    assert state[_abi.STATE_FD] == 0
     assert lib.skyutils_close_state(state) == OK  # a second release is a no-op
     assert lib.skyutils_close_state(None) == ERR_ARG
 
@@ -142,42 +163,68 @@ def fuzz_text_flags(rng: random.Random, lib, files: Files) -> None:
         return
     part = data[:length]
     plain = part.isascii() and not any(c in part for c in b'\r\x0b\x0c\x1c\x1d\x1e')
-    assert flags == (_native.TAIL_PLAIN if plain else 0), (part, flags)
+    assert flags == (_abi.TAIL_PLAIN if plain else 0), (part, flags)
 
 
 def fuzz_count_dir_entries(rng: random.Random, lib, files: Files) -> None:
-    choices = [files.dir.encode(), files.path.encode(), b'/', b'', b'/proc/self/fd',
-               random_bytes(rng, b'/.ab\x00\xff', 30)]
+    choices = [
+        files.dir.encode(),
+        files.path.encode(),
+        b'/',
+        b'',
+        b'/proc/self/fd',
+        random_bytes(rng, b'/.ab\x00\xff', 30),
+    ]
     path = rng.choice(choices + [files.fifo.encode()])
     state = State()
     status = call_until_done(lib.skyutils_count_dir_entries, path, len(path), state)
     assert status in (OK, ERR_OS, ERR_ARG), status
-    assert state[_native.STATE_FD] == 0
+    assert state[_abi.STATE_FD] == 0
     if status == OK and b'\0' not in path and path != b'/proc/self/fd':
-        assert state[_native.DIR_COUNT] == len(os.listdir(path)), path
+        assert state[_abi.DIR_COUNT] == len(os.listdir(path)), path
     if b'\0' in path:
         assert status == ERR_ARG
 
 
 def fuzz_cgroup(rng: random.Random, lib, files: Files) -> None:
-    root = rng.choice([b'/sys/fs/cgroup', files.dir.encode(), b'', b'/nonexistent',
-                       random_bytes(rng, b'/ab\x00\xff', 20)])
+    root = rng.choice(
+        [
+            b'/sys/fs/cgroup',
+            files.dir.encode(),
+            b'',
+            b'/nonexistent',
+            random_bytes(rng, b'/ab\x00\xff', 20),
+        ]
+    )
     length = rng.choice([len(root), -1]) if rng.random() < 0.1 else len(root)
-    for answer in (lib.skyutils_get_cpu_count(root, length), lib.skyutils_get_mem_size_gb(root, length)):
+    for answer in (
+        lib.skyutils_get_cpu_count(root, length),
+        lib.skyutils_get_mem_size_gb(root, length),
+    ):
         assert answer >= 0 or answer in (DEFER, ERR_ARG), answer
         assert (answer == ERR_ARG) == (length < 0), (root, length, answer)
 
 
 def fuzz_process_alive(rng: random.Random, lib) -> None:
-    pid = rng.choice([rng.randrange(-(1 << 31), 1 << 31), rng.randrange(-5, 1 << 22),
-                      os.getpid(), 0, 1, 2**31 - 1, -(1 << 31)])
+    pid = rng.choice(
+        [
+            rng.randrange(-(1 << 31), 1 << 31),
+            rng.randrange(-5, 1 << 22),
+            os.getpid(),
+            0,
+            1,
+            2**31 - 1,
+            -(1 << 31),
+        ]
+    )
     assert lib.skyutils_is_process_alive(pid) in (0, 1, DEFER)
 
 
 def fuzz_find_free_port(rng: random.Random, lib) -> None:
     # Starts near the top or out of range: a fuzz case must not bind 65,000 sockets.
-    start = rng.choice([rng.randrange(65500, 65536), rng.randrange(-(1 << 31), 0),
-                        rng.randrange(65536, 1 << 31)])
+    start = rng.choice(
+        [rng.randrange(65500, 65536), rng.randrange(-(1 << 31), 0), rng.randrange(65536, 1 << 31)]
+    )
     port, errno = ctypes.c_int32(), c_int()
     status = lib.skyutils_find_free_port(start, byref(port), byref(errno))
     if 0 <= start <= 65535:
@@ -196,6 +243,7 @@ class Interrupted(BaseException):
 def interrupt_calls(files: Files):
     """Calls of the native bindings, each with the answer Python's twin gives (computed once)."""
     from skyutils import _bindings, _pure
+
     if not hasattr(files, 'long_log'):
         files.long_log = os.path.join(files.dir, 'long.log')
         with open(files.long_log, 'wb') as f:
@@ -205,24 +253,31 @@ def interrupt_calls(files: Files):
         for i in range(300):
             open(os.path.join(files.many, str(i)), 'w').close()
     calls = [
-        ('read_last_n_lines', (files.long_log, 150_000)), ('read_last_n_lines', (files.long_log, 3)),
+        ('read_last_n_lines', (files.long_log, 150_000)),
+        ('read_last_n_lines', (files.long_log, 3)),
         ('estimate_fd_for_directory', (files.many,)),
-        ('base36_encode', ('f' * 32,)), ('base36_encode', ('ab' * 200,)),
-        ('get_cpu_count', ()), ('get_mem_size_gb', ()), ('is_process_alive', (os.getpid(),)),
+        ('base36_encode', ('f' * 32,)),
+        ('base36_encode', ('ab' * 200,)),
+        ('get_cpu_count', ()),
+        ('get_mem_size_gb', ()),
+        ('is_process_alive', (os.getpid(),)),
         ('get_max_workers_for_file_mounts', ({'/r': files.many},)),
     ]
-    found = [(getattr(_bindings, name), args, outcome(getattr(_pure, name), *args))
-             for name, args in calls]
+    found = [
+        (getattr(_bindings, name), args, outcome(getattr(_pure, name), *args))
+        for name, args in calls
+    ]
     # Python's twin waits for a writer here, forever; once one came, it would fail the seek.
     fifo_error = f'Failed to read last 1 lines from {files.fifo}: {not_seekable_message()}'
-    return found + [(_bindings.read_last_n_lines, (files.fifo, 1),
-                     ('raises', RuntimeError, fifo_error))]
+    return found + [
+        (_bindings.read_last_n_lines, (files.fifo, 1), ('raises', RuntimeError, fifo_error))
+    ]
 
 
 def outcome(function, *args):
     try:
         return ('ok', function(*args))
-    except Exception as e:  # noqa: BLE001 - compared between backends
+    except Exception as e:
         return ('raises', type(e), str(e))
 
 
@@ -264,6 +319,7 @@ def _interrupting_handler(rng: random.Random, calls):
         finally:
             _IN_HANDLER[0] = False
         assert got == expected, ('in a handler', function, args, got)
+
     return handler
 
 
@@ -300,10 +356,12 @@ def run(target: str, cases: int, seed: int) -> int:
 def _run_interrupted(rng: random.Random, lib, files: Files, cases: int) -> None:
     """The interrupting mode: a SIGALRM every 50-500 us whose handler re-enters or raises."""
     import signal
+
     files.interrupt_calls = interrupt_calls(files)
     before = len(os.listdir('/proc/self/fd'))
-    previous = signal.signal(signal.SIGALRM, _interrupting_handler(random.Random(rng.random()),
-                                                                   files.interrupt_calls))
+    previous = signal.signal(
+        signal.SIGALRM, _interrupting_handler(random.Random(rng.random()), files.interrupt_calls)
+    )
     try:
         for _ in range(cases):
             interval = rng.uniform(50e-6, 500e-6)
@@ -311,8 +369,9 @@ def _run_interrupted(rng: random.Random, lib, files: Files, cases: int) -> None:
             TARGETS['interrupted'](rng, lib, files)
     finally:
         from alarms import stop_alarms
+
         stop_alarms(previous)
     import gc
+
     gc.collect()
     assert len(os.listdir('/proc/self/fd')) == before, 'a descriptor was left open'
-

@@ -1,4 +1,5 @@
 """Finding runs of free TCP ports for the find_free_port tests."""
+
 import socket
 from typing import List
 

@@ -1,4 +1,5 @@
 """What this interpreter's io module says, where the text differs between implementations."""
+
 import io
 import os
 

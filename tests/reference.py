@@ -1,4 +1,5 @@
 """Access to the published skypilot package, the reference for every function."""
+
 import builtins
 import contextlib
 import math
@@ -15,15 +16,18 @@ def load():
     """(common_utils, subprocess_utils) of skypilot, or a skip/failure saying why not."""
     try:
         from sky.utils import common_utils, subprocess_utils
-    except Exception as e:  # noqa: BLE001 - any import failure means "no reference"
-        reason = (f'the reference skypilot=={REFERENCE_VERSION} is not importable ({e!r}); '
-                  f'install it with: pip install skypilot=={REFERENCE_VERSION}')
+    except Exception as e:
+        reason = (
+            f'the reference skypilot=={REFERENCE_VERSION} is not importable ({e!r}); '
+            f'install it with: pip install skypilot=={REFERENCE_VERSION}'
+        )
         if REQUIRED:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason, allow_module_level=True)
     # Where skypilot-rust is installed, its startup hook has just served SkyPilot's functions
     # from skyutils: the reference must be SkyPilot's own, or skyutils is compared with itself.
     import skyutils
+
     skyutils.unpatch_skypilot()
     assert common_utils.base36_encode is not skyutils.base36_encode
     return common_utils, subprocess_utils
@@ -33,7 +37,7 @@ def outcome(fn, *args, **kwargs):
     """('ok', result) or ('raises', exception type), for comparing two implementations."""
     try:
         result = fn(*args, **kwargs)
-    except Exception as e:  # noqa: BLE001 - the type is what gets compared
+    except Exception as e:
         return ('raises', type(e))
     if isinstance(result, float) and math.isnan(result):
         return ('ok', 'NaN')  # NaN != NaN, yet two NaN results agree
@@ -52,11 +56,15 @@ def reference_cgroup_root(common_utils, fixture_root: str):
 
     def redirect(path):
         if isinstance(path, str) and path.startswith('/sys/fs/cgroup'):
-            return fixture_root + path[len('/sys/fs/cgroup'):]
+            return fixture_root + path[len('/sys/fs/cgroup') :]
         return path
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(common_utils, 'open',
-                      lambda path, *a, **k: real_open(redirect(path), *a, **k), raising=False)
+        patch.setattr(
+            common_utils,
+            'open',
+            lambda path, *a, **k: real_open(redirect(path), *a, **k),
+            raising=False,
+        )
         patch.setattr(os.path, 'isfile', lambda path: real_isfile(redirect(path)))
         yield

@@ -1,22 +1,38 @@
 """The public surface: exactly the twelve functions, the alias and backend_info()."""
+
 import types
 
 import skyutils
 from skyutils import _dispatch
 
 TWELVE = {
-    'base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
-    'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb',
-    'get_parallel_threads', 'get_max_workers_for_file_mounts', 'estimate_fd_for_directory',
+    'base36_encode',
+    'read_last_n_lines',
+    'find_free_port',
+    'format_float',
+    'truncate_long_string',
+    'hash_file',
+    'get_cpu_count',
+    'get_mem_size_gb',
+    'get_parallel_threads',
+    'get_max_workers_for_file_mounts',
+    'estimate_fd_for_directory',
     'is_process_alive',
 }
 
 
 def test_exports_exactly_the_public_api():
-    assert set(skyutils.__all__) == TWELVE | {'get_max_workers', 'backend_info', 'patch_skypilot',
-                                              'unpatch_skypilot'}
-    public = {name for name, value in vars(skyutils).items()
-              if not name.startswith('_') and not isinstance(value, types.ModuleType)}
+    assert set(skyutils.__all__) == TWELVE | {
+        'get_max_workers',
+        'backend_info',
+        'patch_skypilot',
+        'unpatch_skypilot',
+    }
+    public = {
+        name
+        for name, value in vars(skyutils).items()
+        if not name.startswith('_') and not isinstance(value, types.ModuleType)
+    }
     assert public == set(skyutils.__all__)
     for name in skyutils.__all__:
         assert callable(getattr(skyutils, name)), name

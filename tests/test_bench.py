@@ -1,11 +1,12 @@
 """The benchmark's own logic: verdicts, summaries and the library's floors (its timings are
 reported, never asserted)."""
+
 import os
 import sys
 
 import pytest
 
-from skyutils import _dispatch, _native, bench
+from skyutils import _abi, _dispatch, _native, bench
 from skyutils.bench import floors
 
 
@@ -16,8 +17,13 @@ def result(function, case, skyutils, skypilot, floor=None):
         seconds['floor'] = floor
         speedup['skyutils/floor'] = skyutils / floor
         speedup['skypilot/floor'] = skypilot / floor
-    found = {'function': function, 'case': case, 'seconds': seconds, 'speedup': speedup,
-             'target': bench.target_of(function, case)}
+    found = {
+        'function': function,
+        'case': case,
+        'seconds': seconds,
+        'speedup': speedup,
+        'target': bench.target_of(function, case),
+    }
     found['verdict'] = bench.verdict(found)
     return found
 
@@ -38,10 +44,12 @@ def test_verdicts():
 
 
 def test_summary_takes_floor_bound_cases_to_their_floor():
-    results = [result('get_cpu_count', 'x', 20, 60, floor=15),  # 3x, floor 4x
-               result('base36_encode', 'x', 1, 5),
-               result('read_last_n_lines', 'n=1000, 1 GiB log', 1.1, 8),
-               result('read_last_n_lines', 'n=1000, 10 MiB log', 1.0, 8)]
+    results = [
+        result('get_cpu_count', 'x', 20, 60, floor=15),  # 3x, floor 4x
+        result('base36_encode', 'x', 1, 5),
+        result('read_last_n_lines', 'n=1000, 1 GiB log', 1.1, 8),
+        result('read_last_n_lines', 'n=1000, 10 MiB log', 1.0, 8),
+    ]
     summary = bench.summarize(results)
     assert summary['cases'] == 4 and summary['minimum'] == pytest.approx(3)
     assert summary['at_floors']['minimum'] == pytest.approx(4)
@@ -50,22 +58,26 @@ def test_summary_takes_floor_bound_cases_to_their_floor():
     assert summary['means_met'] is False
 
 
-@pytest.mark.skipif(_native.LIB is None or not os.path.exists('/proc/self'),
-                    reason='the floors time Linux system calls in the library')
+@pytest.mark.skipif(
+    _native.LIB is None or not os.path.exists('/proc/self'),
+    reason='the floors time Linux system calls in the library',
+)
 def test_library_floors_time_something(tmp_path):
     log = tmp_path / 'log'
     log.write_bytes(bench.LINE * 100)
-    timers = [floors.library_floor(_native.FLOOR_CPU_COUNT, floors.cgroup_root()),
-              floors.library_floor(_native.FLOOR_MEMORY, floors.cgroup_root()),
-              floors.library_floor(_native.FLOOR_PROCESS, amount=os.getpid()),
-              floors.library_floor(_native.FLOOR_DIRECTORY, os.fsencode(tmp_path)),
-              floors.tail_floor(str(log), 10)]
+    timers = [
+        floors.library_floor(_abi.FLOOR_CPU_COUNT, floors.cgroup_root()),
+        floors.library_floor(_abi.FLOOR_MEMORY, floors.cgroup_root()),
+        floors.library_floor(_abi.FLOOR_PROCESS, amount=os.getpid()),
+        floors.library_floor(_abi.FLOOR_DIRECTORY, os.fsencode(tmp_path)),
+        floors.tail_floor(str(log), 10),
+    ]
     for timer in timers:
         assert timer is not None and 0 < timer(3) < 1
     assert floors.library_floor(99) is None  # no such floor
     lib = _native.LIB
-    assert lib.skyutils_floor_ns(_native.FLOOR_MEMORY, b'/', 1, 0, 0) == _native.ERR_ARG
-    assert lib.skyutils_floor_ns(_native.FLOOR_TAIL_READ, b'x', 1, -1, 1) == _native.DEFER
+    assert lib.skyutils_floor_ns(_abi.FLOOR_MEMORY, b'/', 1, 0, 0) == _abi.ERR_ARG
+    assert lib.skyutils_floor_ns(_abi.FLOOR_TAIL_READ, b'x', 1, -1, 1) == _abi.DEFER
 
 
 def test_thread_scaling_reports_the_amdahl_bound(tmp_path):

@@ -1,6 +1,7 @@
 """ci/check_dists.py, the release check, catches a wheel whose binary contradicts its tag: a
 musllinux wheel loading glibc, a manylinux library for the wrong machine, a macOS slice missing,
 marked for a newer macOS than the tag, or named by its build path."""
+
 import importlib.util
 import os
 import struct
@@ -32,9 +33,14 @@ def dylib_command(cmd, name):
     return load_command(cmd, struct.pack('<IIII', 24, 0, 0x10000, 0x10000) + padded)
 
 
-def slice_(cpu, minos=(10, 12), install_name='@rpath/libskyutils.dylib',
-           dylibs=('/usr/lib/libSystem.B.dylib',), exports=('skyutils_abi_version',),
-           build_version=False):
+def slice_(
+    cpu,
+    minos=(10, 12),
+    install_name='@rpath/libskyutils.dylib',
+    dylibs=('/usr/lib/libSystem.B.dylib',),
+    exports=('skyutils_abi_version',),
+    build_version=False,
+):
     """A thin Mach-O library: the load commands check_dists reads, and a symbol table."""
     packed = minos[0] << 16 | minos[1] << 8
     commands = [dylib_command(0xD, install_name)]
@@ -51,8 +57,9 @@ def slice_(cpu, minos=(10, 12), install_name='@rpath/libskyutils.dylib',
     for name in exports:
         symbols += struct.pack('<IBBHQ', at, 0x0F, 1, 0, 0x1000)  # N_SECT | N_EXT
         at += len(name) + 2
-    commands.append(load_command(0x2, struct.pack('<IIII', symoff, len(exports), stroff,
-                                                  len(strings))))
+    commands.append(
+        load_command(0x2, struct.pack('<IIII', symoff, len(exports), stroff, len(strings)))
+    )
     body = b''.join(commands)
     header = struct.pack('<IiiIIIII', 0xFEEDFACF, cpu, 0, 6, len(commands), len(body), 0, 0)
     return header + body + symbols + strings
@@ -68,9 +75,13 @@ def fat(*slices):
 
 
 def mac_problems(check_dists, data):
-    return [p for p in check_dists.check_macos_library(
-        'w.whl', 'w.whl', 'macosx_10_12_universal2', data, {'skyutils_abi_version'})
-        if 'delocate' not in p and 'otool' not in p]
+    return [
+        p
+        for p in check_dists.check_macos_library(
+            'w.whl', 'w.whl', 'macosx_10_12_universal2', data, {'skyutils_abi_version'}
+        )
+        if 'delocate' not in p and 'otool' not in p
+    ]
 
 
 def test_macho_reader(check_dists):
@@ -88,16 +99,29 @@ def test_a_sound_universal2_library_passes(check_dists):
     assert mac_problems(check_dists, data) == []
 
 
-@pytest.mark.parametrize('bad, problem', [
-    (fat((X86, slice_(X86))), 'slices'),
-    (fat((X86, slice_(X86, minos=(12, 0))), (ARM, slice_(ARM))), 'needs macOS (12, 0)'),
-    (fat((X86, slice_(X86)), (ARM, slice_(ARM, minos=(13, 0)))), 'needs macOS (13, 0)'),
-    (fat((X86, slice_(X86, install_name='/home/build/target/libskyutils.dylib')),
-         (ARM, slice_(ARM))), 'install name'),
-    (fat((X86, slice_(X86, dylibs=('/opt/homebrew/lib/libintl.8.dylib',))), (ARM, slice_(ARM))),
-     'non-system'),
-    (fat((X86, slice_(X86, exports=())), (ARM, slice_(ARM))), 'does not export'),
-])
+@pytest.mark.parametrize(
+    'bad, problem',
+    [
+        (fat((X86, slice_(X86))), 'slices'),
+        (fat((X86, slice_(X86, minos=(12, 0))), (ARM, slice_(ARM))), 'needs macOS (12, 0)'),
+        (fat((X86, slice_(X86)), (ARM, slice_(ARM, minos=(13, 0)))), 'needs macOS (13, 0)'),
+        (
+            fat(
+                (X86, slice_(X86, install_name='/home/build/target/libskyutils.dylib')),
+                (ARM, slice_(ARM)),
+            ),
+            'install name',
+        ),
+        (
+            fat(
+                (X86, slice_(X86, dylibs=('/opt/homebrew/lib/libintl.8.dylib',))),
+                (ARM, slice_(ARM)),
+            ),
+            'non-system',
+        ),
+        (fat((X86, slice_(X86, exports=())), (ARM, slice_(ARM))), 'does not export'),
+    ],
+)
 def test_a_macos_library_that_contradicts_its_tag(check_dists, bad, problem):
     problems = mac_problems(check_dists, bad)
     assert any(problem in p for p in problems), problems
@@ -106,6 +130,7 @@ def test_a_macos_library_that_contradicts_its_tag(check_dists, bad, problem):
 def host_library():
     pytest.importorskip('elftools', reason='ci/check_dists.py reads ELF with pyelftools')
     from skyutils import _native
+
     if _native.LIB_PATH is None or not os.path.isfile(_native.LIB_PATH):
         pytest.skip('no built library')
     with open(_native.LIB_PATH, 'rb') as f:
@@ -117,14 +142,22 @@ def host_library():
 
 def test_a_glibc_library_is_not_musllinux(check_dists):
     import platform
-    problems = list(check_dists.check_elf_library(
-        'w.whl', 'w.whl', f'musllinux_1_2_{platform.machine()}', host_library(), set()))
+
+    problems = list(
+        check_dists.check_elf_library(
+            'w.whl', 'w.whl', f'musllinux_1_2_{platform.machine()}', host_library(), set()
+        )
+    )
     assert any('needs glibc' in p for p in problems), problems
 
 
 def test_a_library_for_another_machine(check_dists):
     import platform
+
     other = 'x86_64' if platform.machine() == 'aarch64' else 'aarch64'
-    problems = list(check_dists.check_elf_library(
-        'w.whl', 'w.whl', f'manylinux_2_28_{other}', host_library(), set()))
+    problems = list(
+        check_dists.check_elf_library(
+            'w.whl', 'w.whl', f'manylinux_2_28_{other}', host_library(), set()
+        )
+    )
     assert any('the tag says' in p for p in problems), problems

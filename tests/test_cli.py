@@ -1,4 +1,5 @@
 """The `skyutils` command as a user runs it."""
+
 import json
 import os
 import subprocess
@@ -11,8 +12,12 @@ from skyutils import _native, cli
 
 
 def test_module_runs_info_json():
-    done = subprocess.run([sys.executable, '-m', 'skyutils', 'info', '--json'],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'info', '--json'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = json.loads(done.stdout)
     assert set(info['functions']) >= {'base36_encode', 'is_process_alive'}
     assert info['library']['loaded'] == (_native.LIB is not None)
@@ -27,8 +32,10 @@ def test_info_table(capsys):
 
 def test_bench_one_function(tmp_path, capsys):
     report_path = tmp_path / 'bench.json'
-    assert cli.main(['bench', '--quick', '--function', 'base36_encode',
-                     '--json', str(report_path)]) == 0
+    assert (
+        cli.main(['bench', '--quick', '--function', 'base36_encode', '--json', str(report_path)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert '| base36_encode | 32-digit hex |' in out
     report = json.loads(report_path.read_text())
@@ -54,8 +61,13 @@ def test_bench_unknown_function(capsys):
 
 def run_cli(*args, env=None):
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, '-m', 'skyutils', *args], capture_output=True,
-                          text=True, env=full_env, check=False)
+    return subprocess.run(
+        [sys.executable, '-m', 'skyutils', *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
 
 
 def test_check_passes_and_reports_json():
@@ -64,8 +76,12 @@ def test_check_passes_and_reports_json():
     report = json.loads(done.stdout)
     assert report['mismatches'] == 0
     functions = {row['function'] for row in report['rows']}
-    assert functions == set(skyutils.__all__) - {'get_max_workers', 'backend_info',
-                                                 'patch_skypilot', 'unpatch_skypilot'}
+    assert functions == set(skyutils.__all__) - {
+        'get_max_workers',
+        'backend_info',
+        'patch_skypilot',
+        'unpatch_skypilot',
+    }
     if _native.LIB is not None:
         assert any('native' in row['results'] for row in report['rows'])
 
@@ -79,6 +95,7 @@ def test_check_require_native_fails_without_the_library():
 
 def test_check_reports_a_mismatch(monkeypatch, capsys):
     from skyutils import _pure
+
     monkeypatch.setattr(_pure, 'format_float', lambda num, precision=1: 'wrong')
     assert cli.main(['check']) == 1
     captured = capsys.readouterr()
@@ -104,9 +121,12 @@ def test_bench_checks_its_output_paths_before_measuring(option, tmp_path, capsys
 
     def never(*args, **kwargs):
         raise AssertionError('the benchmark ran before its arguments were checked')
+
     monkeypatch.setattr(bench, 'run', never)
-    for path, said in ((tmp_path / 'no' / 'such' / 'dir' / 'b.out', 'no such directory'),
-                       (tmp_path, 'is a directory')):
+    for path, said in (
+        (tmp_path / 'no' / 'such' / 'dir' / 'b.out', 'no such directory'),
+        (tmp_path, 'is a directory'),
+    ):
         assert cli.main(['bench', option, str(path)]) == 2
         err = capsys.readouterr().err
         assert err.count('\n') == 1 and said in err, err

@@ -3,6 +3,7 @@
 Every backend runs the same comparisons; a difference in result or exception type fails.
 The two allowed differences (negative base36, cgroup v2 period 0) are checked, not compared.
 """
+
 import inspect
 import os
 import resource
@@ -11,14 +12,23 @@ import tempfile
 
 import psutil
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
+from ports import free_run, hold
+from reference import load, outcome, reference_cgroup_root
+from strategies import (
+    algorithms,
+    byte_soup,
+    cgroup_file,
+    env_text,
+    hex_like,
+    make_cgroup_tree,
+    make_mount_dirs,
+    words,
+)
 
 import skyutils
 from skyutils._pure import cgroup
-from ports import free_run, hold
-from reference import load, outcome, reference_cgroup_root
-from strategies import (algorithms, byte_soup, cgroup_file, env_text, hex_like, make_cgroup_tree,
-                        make_mount_dirs, words)
 
 pytestmark = pytest.mark.conformance
 common_utils, subprocess_utils = load()
@@ -35,8 +45,11 @@ REFERENCE_FUNCTIONS = {
     'get_parallel_threads': subprocess_utils.get_parallel_threads,
     'get_max_workers_for_file_mounts': subprocess_utils.get_max_workers_for_file_mounts,
 }
-ENV_NAMES = ('SKYPILOT_POD_CPU_CORE_LIMIT', 'SKYPILOT_POD_MEMORY_GB_LIMIT',
-             'SKYPILOT_POD_MEMORY_BYTES_LIMIT')
+ENV_NAMES = (
+    'SKYPILOT_POD_CPU_CORE_LIMIT',
+    'SKYPILOT_POD_MEMORY_GB_LIMIT',
+    'SKYPILOT_POD_MEMORY_BYTES_LIMIT',
+)
 
 
 @pytest.fixture
@@ -51,12 +64,12 @@ def scratch():
 def test_signatures_match_reference(name):
     ours = inspect.signature(getattr(skyutils, name)).parameters
     theirs = inspect.signature(REFERENCE_FUNCTIONS[name]).parameters
-    assert [(p.name, p.kind, p.default) for p in ours.values()] == \
-           [(p.name, p.kind, p.default) for p in theirs.values()]
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()
+    ]
 
 
 # --- text -----------------------------------------------------------------------------------
-
 
 
 def _is_negative(text):
@@ -75,45 +88,52 @@ def test_base36_encode(impl, text):
     assert outcome(impl.base36_encode, text) == outcome(common_utils.base36_encode, text)
 
 
-@given(num=st.one_of(st.floats(), st.integers(), st.booleans(),
-                     st.floats(min_value=-1e6, max_value=1e6).map(lambda x: round(x, 3))),
-       precision=st.integers(min_value=-2, max_value=20))
+@given(
+    num=st.one_of(
+        st.floats(),
+        st.integers(),
+        st.booleans(),
+        st.floats(min_value=-1e6, max_value=1e6).map(lambda x: round(x, 3)),
+    ),
+    precision=st.integers(min_value=-2, max_value=20),
+)
 def test_format_float(impl, num, precision):
-    assert outcome(impl.format_float, num, precision) == \
-           outcome(common_utils.format_float, num, precision)
-
-
+    assert outcome(impl.format_float, num, precision) == outcome(
+        common_utils.format_float, num, precision
+    )
 
 
 @given(s=words, max_length=st.integers(min_value=-10, max_value=90), middle=st.booleans())
 def test_truncate_long_string(impl, s, max_length, middle):
-    assert outcome(impl.truncate_long_string, s, max_length, middle) == \
-           outcome(common_utils.truncate_long_string, s, max_length, middle)
+    assert outcome(impl.truncate_long_string, s, max_length, middle) == outcome(
+        common_utils.truncate_long_string, s, max_length, middle
+    )
 
 
 # --- files ----------------------------------------------------------------------------------
 
 
-
-@given(data=byte_soup, n=st.integers(min_value=0, max_value=40) | st.just(10**9),
-       chunk_size=st.integers(min_value=1, max_value=64),
-       encoding=st.sampled_from(['utf-8', 'latin-1', 'ascii', 'utf-16-le', 'cp1252']),
-       errors=st.sampled_from(['replace', 'strict', 'ignore', 'surrogateescape',
-                               'backslashreplace']))
+@given(
+    data=byte_soup,
+    n=st.integers(min_value=0, max_value=40) | st.just(10**9),
+    chunk_size=st.integers(min_value=1, max_value=64),
+    encoding=st.sampled_from(['utf-8', 'latin-1', 'ascii', 'utf-16-le', 'cp1252']),
+    errors=st.sampled_from(['replace', 'strict', 'ignore', 'surrogateescape', 'backslashreplace']),
+)
 def test_read_last_n_lines(impl, scratch, data, n, chunk_size, encoding, errors):
     path = os.path.join(scratch, 'log')
     with open(path, 'wb') as f:
         f.write(data)
     args = (path, n, chunk_size, encoding, errors)
-    assert outcome(impl.read_last_n_lines, *args) == \
-           outcome(common_utils.read_last_n_lines, *args)
+    assert outcome(impl.read_last_n_lines, *args) == outcome(common_utils.read_last_n_lines, *args)
 
 
 def test_read_last_n_lines_bad_paths(impl, scratch):
     for path in (scratch, os.path.join(scratch, 'missing'), 'a\x00b'):
         for n in (0, 1):
-            assert outcome(impl.read_last_n_lines, path, n) == \
-                   outcome(common_utils.read_last_n_lines, path, n)
+            assert outcome(impl.read_last_n_lines, path, n) == outcome(
+                common_utils.read_last_n_lines, path, n
+            )
 
 
 def _hash_view(result):
@@ -124,15 +144,14 @@ def _hash_view(result):
     return kind, value.name, value.hexdigest(*size)
 
 
-
-
 @given(data=st.binary(max_size=5000), alg=algorithms)
 def test_hash_file(impl, scratch, data, alg):
     path = os.path.join(scratch, 'blob')
     with open(path, 'wb') as f:
         f.write(data)
-    assert _hash_view(outcome(impl.hash_file, path, alg)) == \
-           _hash_view(outcome(common_utils.hash_file, path, alg))
+    assert _hash_view(outcome(impl.hash_file, path, alg)) == _hash_view(
+        outcome(common_utils.hash_file, path, alg)
+    )
 
 
 @pytest.mark.parametrize('alg', ['md5', 'nope'])
@@ -142,7 +161,6 @@ def test_hash_file_bad_paths(impl, scratch, alg):
 
 
 # --- system ---------------------------------------------------------------------------------
-
 
 
 class Env:
@@ -179,10 +197,12 @@ def test_mem_size_env(impl, gb, by_bytes):
         assert outcome(impl.get_mem_size_gb) == outcome(common_utils.get_mem_size_gb)
 
 
-
-
-@given(layout=st.sampled_from(['v1', 'v2', 'none']), cpu=cgroup_file, period=cgroup_file,
-       memory=cgroup_file)
+@given(
+    layout=st.sampled_from(['v1', 'v2', 'none']),
+    cpu=cgroup_file,
+    period=cgroup_file,
+    memory=cgroup_file,
+)
 @example(layout='v2', cpu='nan 100000', period=None, memory='max')
 @example(layout='v2', cpu='100000 nan', period=None, memory='1073741824')
 @example(layout='v2', cpu='inf 100000', period=None, memory='')
@@ -203,21 +223,27 @@ def test_cgroup_limits(impl, scratch, layout, cpu, period, memory):
         assert outcome(impl.get_mem_size_gb) == want_mem
 
 
-@given(cpus=st.none() | st.integers(min_value=1, max_value=512),
-       cloud=st.none() | st.sampled_from(['kubernetes', 'Kubernetes', 'KUBERNETES', 'aws', '',
-                                          'k8s']) | st.text(max_size=12))
+@given(
+    cpus=st.none() | st.integers(min_value=1, max_value=512),
+    cloud=st.none()
+    | st.sampled_from(['kubernetes', 'Kubernetes', 'KUBERNETES', 'aws', '', 'k8s'])
+    | st.text(max_size=12),
+)
 def test_parallel_threads(impl, cpus, cloud):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, 'cpu_count', lambda: cpus)
-        assert outcome(impl.get_parallel_threads, cloud) == \
-               outcome(subprocess_utils.get_parallel_threads, cloud)
+        assert outcome(impl.get_parallel_threads, cloud) == outcome(
+            subprocess_utils.get_parallel_threads, cloud
+        )
 
 
-@given(sizes=st.lists(st.integers(min_value=0, max_value=250), max_size=3),
-       soft=st.integers(min_value=16, max_value=6000),
-       cpus=st.integers(min_value=1, max_value=96),
-       cloud=st.none() | st.sampled_from(['kubernetes', 'aws']),
-       extra=st.sampled_from([None, 'file', 'missing']))
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=250), max_size=3),
+    soft=st.integers(min_value=16, max_value=6000),
+    cpus=st.integers(min_value=1, max_value=96),
+    cloud=st.none() | st.sampled_from(['kubernetes', 'aws']),
+    extra=st.sampled_from([None, 'file', 'missing']),
+)
 def test_max_workers(impl, scratch, sizes, soft, cpus, cloud, extra):
     mounts = make_mount_dirs(scratch, sizes)
     if extra == 'file':
@@ -230,8 +256,9 @@ def test_max_workers(impl, scratch, sizes, soft, cpus, cloud, extra):
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(os, 'cpu_count', lambda: cpus)
-            assert outcome(impl.get_max_workers_for_file_mounts, mounts, cloud) == \
-                   outcome(subprocess_utils.get_max_workers_for_file_mounts, mounts, cloud)
+            assert outcome(impl.get_max_workers_for_file_mounts, mounts, cloud) == outcome(
+                subprocess_utils.get_max_workers_for_file_mounts, mounts, cloud
+            )
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, hard)
 
@@ -248,6 +275,7 @@ def test_estimate_fd_matches_reference_heuristic(impl, scratch, size):
 
 # --- processes and ports --------------------------------------------------------------------
 
+
 def _psutil_alive(pid):
     """The contract's reference expression for is_process_alive."""
     try:
@@ -256,8 +284,9 @@ def _psutil_alive(pid):
         return False
 
 
-@given(pid=st.integers(min_value=1, max_value=2**22) |
-       st.sampled_from([1, os.getpid(), os.getppid()]))
+@given(
+    pid=st.integers(min_value=1, max_value=2**22) | st.sampled_from([1, os.getpid(), os.getppid()])
+)
 def test_is_process_alive(impl, pid):
     assert impl.is_process_alive(pid) == _psutil_alive(pid)
 

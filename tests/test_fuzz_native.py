@@ -1,11 +1,12 @@
 """A short fuzz run of every exported function (ci/fuzz-native runs 10^6 cases a target)."""
+
 import os
 import random
 
+import native_fuzz
 import pytest
 
 from skyutils import _native
-import native_fuzz
 
 pytestmark = pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
 CASES = int(os.environ.get('SKYUTILS_FUZZ_CASES', '2000'))

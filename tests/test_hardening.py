@@ -2,6 +2,7 @@
 backends; fork, threads and long runs leave the library working and nothing leaked.
 
 Short by default; SKYUTILS_LONG=1 runs the long versions (a minute of threads, 10^5 calls)."""
+
 import gc
 import json
 import os
@@ -15,11 +16,11 @@ import threading
 import time
 
 import pytest
-
 from alarms import stop_alarms
 from conftest import BACKENDS
 from pyio import not_seekable_message
-from skyutils import _dispatch, _native
+
+from skyutils import _abi, _dispatch, _native
 
 LONG = os.environ.get('SKYUTILS_LONG') == '1'
 needs_native = pytest.mark.skipif('native' not in BACKENDS, reason='no native library loaded')
@@ -28,7 +29,7 @@ needs_native = pytest.mark.skipif('native' not in BACKENDS, reason='no native li
 def outcome(fn, *args):
     try:
         return ('ok', fn(*args))
-    except Exception as e:  # noqa: BLE001 - compared between backends
+    except Exception as e:
         return ('raises', type(e), str(e))
 
 
@@ -45,28 +46,43 @@ def bad_calls(root):
     log, directory, loop = str(root / 'log'), str(root / 'dir'), str(root / 'loop')
     surrogate_path = os.fsdecode(os.fsencode(str(root)) + b'/\xff\xfe')
     return [
-        ('read_last_n_lines', (None, 1)), ('read_last_n_lines', (log, None)),
-        ('read_last_n_lines', (log, -(2**70))), ('read_last_n_lines', (log, 2**70)),
-        ('read_last_n_lines', (log, 1, 0)), ('read_last_n_lines', ('a\x00b', 1)),
-        ('read_last_n_lines', (surrogate_path, 1)), ('read_last_n_lines', (os.fsencode(log), 1)),
-        ('read_last_n_lines', (loop, 1)), ('read_last_n_lines', (directory, 1)),
+        ('read_last_n_lines', (None, 1)),
+        ('read_last_n_lines', (log, None)),
+        ('read_last_n_lines', (log, -(2**70))),
+        ('read_last_n_lines', (log, 2**70)),
+        ('read_last_n_lines', (log, 1, 0)),
+        ('read_last_n_lines', ('a\x00b', 1)),
+        ('read_last_n_lines', (surrogate_path, 1)),
+        ('read_last_n_lines', (os.fsencode(log), 1)),
+        ('read_last_n_lines', (loop, 1)),
+        ('read_last_n_lines', (directory, 1)),
         ('read_last_n_lines', (log, 1, 8192, 'utf-8', 'no-such-handler')),
         ('read_last_n_lines', (log + '/below', 1)),
-        ('estimate_fd_for_directory', (None,)), ('estimate_fd_for_directory', (b'a\x00b',)),
-        ('estimate_fd_for_directory', (surrogate_path,)), ('estimate_fd_for_directory', (loop,)),
-        ('estimate_fd_for_directory', (log,)), ('estimate_fd_for_directory', (2**70,)),
-        ('base36_encode', (None,)), ('base36_encode', ('\ud800' * 40,)),
-        ('base36_encode', ('f' * 39 + '\x00',)), ('base36_encode', ('-' + 'f' * 40,)),
+        ('estimate_fd_for_directory', (None,)),
+        ('estimate_fd_for_directory', (b'a\x00b',)),
+        ('estimate_fd_for_directory', (surrogate_path,)),
+        ('estimate_fd_for_directory', (loop,)),
+        ('estimate_fd_for_directory', (log,)),
+        ('estimate_fd_for_directory', (2**70,)),
+        ('base36_encode', (None,)),
+        ('base36_encode', ('\ud800' * 40,)),
+        ('base36_encode', ('f' * 39 + '\x00',)),
+        ('base36_encode', ('-' + 'f' * 40,)),
         ('base36_encode', ('0x' + '_' * 30,)),
         ('truncate_long_string', ('\ud800\udfff' * 30, 7, True)),
         ('format_float', (float('nan'), 2**70)),
-        ('is_process_alive', (None,)), ('is_process_alive', (2**70,)),
+        ('is_process_alive', (None,)),
+        ('is_process_alive', (2**70,)),
         ('is_process_alive', (-(2**70),)),
-        ('find_free_port', (None,)), ('find_free_port', (2**70,)), ('find_free_port', (-(2**70),)),
+        ('find_free_port', (None,)),
+        ('find_free_port', (2**70,)),
+        ('find_free_port', (-(2**70),)),
         ('get_max_workers_for_file_mounts', ({'x': None},)),
         ('get_max_workers_for_file_mounts', ({'x': loop, 'y': 'a\x00b'},)),
-        ('hash_file', (loop, 'md5')), ('hash_file', (directory, 'sha256')),
-        ('hash_file', ('a\x00b', 'md5')), ('hash_file', (log, None)),
+        ('hash_file', (loop, 'md5')),
+        ('hash_file', (directory, 'sha256')),
+        ('hash_file', ('a\x00b', 'md5')),
+        ('hash_file', (log, None)),
     ]
 
 
@@ -74,8 +90,10 @@ def bad_calls(root):
 def test_bad_input_fails_alike_on_both_backends(files):
     native, pure = BACKENDS['native'], BACKENDS['python']
     for name, args in bad_calls(files):
-        assert outcome(getattr(native, name), *args) == outcome(getattr(pure, name), *args), \
-            (name, args)
+        assert outcome(getattr(native, name), *args) == outcome(getattr(pure, name), *args), (
+            name,
+            args,
+        )
 
 
 def test_fork_after_load_child_works(tmp_path):
@@ -90,10 +108,17 @@ def test_fork_after_load_child_works(tmp_path):
         '    ok = ok and skyutils.base36_encode("f" * 32) == "f5lxx1zz5pnorynqglhzmsp33"\n'
         '    os._exit(0 if ok else 1)\n'
         '_, status = os.waitpid(pid, 0)\n'
-        'raise SystemExit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode")'
-        ' else status >> 8)\n')
-    done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=str(tmp_path))
+        'raise SystemExit(os.waitstatus_to_exitcode(status)'
+        ' if hasattr(os, "waitstatus_to_exitcode") else status >> 8)\n'
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -177,17 +202,19 @@ def test_threads_against_a_growing_file_and_directory(tmp_path, impl):
                 assert impl.get_cpu_count() >= 0
                 assert impl.get_mem_size_gb() > 0
                 assert impl.format_float(2.25) == '2.2'
-                assert impl.truncate_long_string('abcdefghijklmnopqrstuvwxyz', 10) == \
-                    'abcdefghij...'
+                assert (
+                    impl.truncate_long_string('abcdefghijklmnopqrstuvwxyz', 10) == 'abcdefghij...'
+                )
                 assert impl.hash_file(str(log), 'md5').digest_size == 16
                 assert impl.get_parallel_threads('kubernetes') >= 16
                 assert impl.get_max_workers_for_file_mounts({'/r': str(directory)}) >= 1
                 assert 0 <= impl.find_free_port(50000) < 65535
-        except Exception as e:  # noqa: BLE001 - reported below
+        except Exception as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
-                                                   for _ in range(8)]  # every function, 8 threads
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader) for _ in range(8)
+    ]  # every function, 8 threads
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -195,20 +222,23 @@ def test_threads_against_a_growing_file_and_directory(tmp_path, impl):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert _native.LIB is None or _native.LIB.skyutils_abi_version() == _native.ABI_VERSION
+    assert _native.LIB is None or _native.LIB.skyutils_abi_version() == _abi.ABI_VERSION
 
 
 @needs_native
 def test_file_that_shrinks_while_read_is_served_by_python(tmp_path, monkeypatch):
     from skyutils import _fallbacks
     from skyutils._bindings import files
+
     log = tmp_path / 'log'
     lines = [f'line {i}\n' for i in range(100_000)]  # a 1 MiB tail: more than the buffer
     log.write_text(''.join(lines))
     real_pread = os.pread
     # The file loses its tail between the library's scan and Python's read (only long tails,
     # beyond the library's buffer, are read by Python after the scan).
-    monkeypatch.setattr(files.os, 'pread', lambda fd, size, offset: real_pread(fd, size, offset)[:-1])
+    monkeypatch.setattr(
+        files.os, 'pread', lambda fd, size, offset: real_pread(fd, size, offset)[:-1]
+    )
     before = _fallbacks.counts['read_last_n_lines']
     expected = lines[-90_000:]
     expected[-1] = expected[-1].rstrip('\n')
@@ -218,6 +248,7 @@ def test_file_that_shrinks_while_read_is_served_by_python(tmp_path, monkeypatch)
 
 def test_signals_do_not_interrupt_calls(tmp_path, impl):
     import signal
+
     log = tmp_path / 'log'
     log.write_bytes(b''.join(b'line %d\n' % i for i in range(50_000)))
     fired = []
@@ -242,13 +273,26 @@ def test_only_the_package_library_is_loaded(tmp_path):
         pytest.skip('no C compiler to build a decoy library')
     source = tmp_path / 'decoy.c'
     source.write_text('unsigned skyutils_abi_version(void) { return 999; }\n')
-    subprocess.run([compiler, '-shared', '-fPIC', '-o', str(tmp_path / _native.LIB_NAME),
-                    str(source)], check=True)
+    subprocess.run(
+        [compiler, '-shared', '-fPIC', '-o', str(tmp_path / _native.LIB_NAME), str(source)],
+        check=True,
+    )
     env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path))
     done = subprocess.run(
-        [sys.executable, '-W', 'error', '-c',
-         'import skyutils; i = skyutils.backend_info()["library"]; print(i["loaded"], i["path"])'],
-        cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            '-W',
+            'error',
+            '-c',
+            'import skyutils; i = skyutils.backend_info()["library"]; '
+            'print(i["loaded"], i["path"])',
+        ],
+        cwd=str(tmp_path),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     loaded, path = done.stdout.split()
     assert loaded == 'True' and path == _native.LIB_PATH
@@ -291,6 +335,7 @@ def test_memory_stays_flat(files, impl):
 
 # --- Special files, interrupts, many threads, odd processes (issue 11) ---------------------
 
+
 def in_thread(call, timeout: float):
     """call() in a thread: (finished, what it returned or raised), waiting `timeout` s."""
     result = []
@@ -298,7 +343,7 @@ def in_thread(call, timeout: float):
     def run():
         try:
             result.append(('ok', call()))
-        except BaseException as e:  # noqa: BLE001 - reported to the test
+        except BaseException as e:
             result.append(('raises', type(e), str(e)))
 
     thread = threading.Thread(target=run, daemon=True)
@@ -310,6 +355,7 @@ def in_thread(call, timeout: float):
 def late_writer(fifo: str, delay: float, data: bytes = b'one line\n', patience: float = 3.0):
     """A writer that comes `delay` s late, writes `data` and closes. It waits for a reader at
     most `patience` s (a non-blocking open fails with ENXIO until one is there)."""
+
     def run():
         time.sleep(delay)
         deadline = time.monotonic() + patience
@@ -326,6 +372,7 @@ def late_writer(fifo: str, delay: float, data: bytes = b'one line\n', patience: 
             finally:
                 os.close(fd)
             return
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
@@ -339,8 +386,11 @@ def test_a_fifo_tail_fails_at_once_as_python_does_once_a_writer_comes(tmp_path, 
     opening the FIFO once (a second open would wait, or take a writer's line)."""
     fifo = str(tmp_path / 'fifo')
     os.mkfifo(fifo)
-    expected = ('raises', RuntimeError,
-                f'Failed to read last 1 lines from {fifo}: {not_seekable_message()}')
+    expected = (
+        'raises',
+        RuntimeError,
+        f'Failed to read last 1 lines from {fifo}: {not_seekable_message()}',
+    )
     for _ in range(10):
         writer = late_writer(fifo, writer_delay, patience=1.0) if writer_delay else None
         started = time.monotonic()
@@ -363,21 +413,28 @@ def interrupted_child(setup: str, call: str, tmp_path, env=None, limit_memory=Fa
     """Runs `call` in a fresh interpreter, sends SIGINT 0.3 s into it, and returns the child's
     last line and the seconds from SIGINT to its exit ('interrupted' when KeyboardInterrupt
     reached Python)."""
-    code = '\n'.join([
-        'import os, resource, sys, skyutils',
-        # A call that was not interrupted must not then fill this machine's memory.
-        'resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))' if limit_memory else '',
-        setup,
-        'print("ready", flush=True)',
-        'try:',
-        f'    {call}',
-        'except KeyboardInterrupt:',
-        '    print("interrupted", flush=True)',
-        'else:',
-        '    print("finished", flush=True)',
-    ])
-    child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True,
-                             cwd=str(tmp_path), env=dict(os.environ, **(env or {})))
+    code = '\n'.join(
+        [
+            'import os, resource, sys, skyutils',
+            # A call that was not interrupted must not then fill this machine's memory.
+            'resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))' if limit_memory else '',
+            setup,
+            'print("ready", flush=True)',
+            'try:',
+            f'    {call}',
+            'except KeyboardInterrupt:',
+            '    print("interrupted", flush=True)',
+            'else:',
+            '    print("finished", flush=True)',
+        ]
+    )
+    child = subprocess.Popen(
+        [sys.executable, '-c', code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(tmp_path),
+        env=dict(os.environ, **(env or {})),
+    )
     try:
         assert child.stdout.readline().strip() == 'ready'
         time.sleep(0.3)
@@ -393,7 +450,6 @@ def interrupted_child(setup: str, call: str, tmp_path, env=None, limit_memory=Fa
             child.kill()
             child.wait()
         child.stdout.close()
-
 
 
 @needs_native
@@ -443,8 +499,9 @@ def thread_memory(tmp_path, lines: int, use_rust: str):
     process before them)."""
     log = tmp_path / 'log'
     if not log.exists():
-        log.write_bytes(b''.join(b'2026-12-01 INFO worker %06d finished its step\n' % i
-                                 for i in range(20_000)))
+        log.write_bytes(
+            b''.join(b'2026-12-01 INFO worker %06d finished its step\n' % i for i in range(20_000))
+        )
     code = textwrap.dedent('''
         import json, os, sys, threading, skyutils
         def rss():
@@ -470,9 +527,14 @@ def thread_memory(tmp_path, lines: int, use_rust: str):
                           'backend': skyutils.backend_info()['functions']['read_last_n_lines']
                           ['backend']}))
     ''')
-    done = subprocess.run([sys.executable, '-c', code, str(log), str(lines)],
-                          env=dict(os.environ, SKYPILOT_USE_RUST=use_rust), capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, '-c', code, str(log), str(lines)],
+        env=dict(os.environ, SKYPILOT_USE_RUST=use_rust),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -492,9 +554,11 @@ def test_a_thousand_threads_keep_no_memory_of_their_calls(tmp_path, lines):
     native = thread_memory(tmp_path, lines, '1')
     assert (pure['backend'], native['backend']) == ('python', 'native')
     mib = 1 << 20
-    print(f'\n1000 threads, {lines} lines: alive +{native["alive"] / mib:.1f} MiB native, '
-          f'+{pure["alive"] / mib:.1f} MiB pure; after exit +{native["after"] / mib:.1f} / '
-          f'+{pure["after"] / mib:.1f} MiB')
+    print(
+        f'\n1000 threads, {lines} lines: alive +{native["alive"] / mib:.1f} MiB native, '
+        f'+{pure["alive"] / mib:.1f} MiB pure; after exit +{native["after"] / mib:.1f} / '
+        f'+{pure["after"] / mib:.1f} MiB'
+    )
     assert native['alive'] - pure['alive'] <= 1000 * 16 * 1024, (native, pure)
     assert native['after'] - pure['after'] <= 1000 * 8 * 1024, (native, pure)
 
@@ -503,10 +567,12 @@ def test_a_zombie_leader_is_not_alive(impl):
     """A process whose main thread has exited while another thread runs on: /proc shows its
     leader as a zombie ('Z'), psutil says zombie, and so is_process_alive says False."""
     psutil = pytest.importorskip('psutil')
-    code = ('import ctypes, threading, time\n'
-            'threading.Thread(target=time.sleep, args=(60,)).start()\n'
-            'print("ready", flush=True)\n'
-            'ctypes.CDLL(None).pthread_exit(None)\n')
+    code = (
+        'import ctypes, threading, time\n'
+        'threading.Thread(target=time.sleep, args=(60,)).start()\n'
+        'print("ready", flush=True)\n'
+        'ctypes.CDLL(None).pthread_exit(None)\n'
+    )
     child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == 'ready'
@@ -527,6 +593,7 @@ def test_a_tail_over_2_gib_is_read_once(tmp_path):
     """os.pread reads at most 0x7ffff000 bytes a call: a longer tail is read in parts, not
     taken for a file that shrank (which would read it all again in Python)."""
     from skyutils import _fallbacks
+
     path = tmp_path / 'big.log'
     size = (2 << 30) + (16 << 20)
     with open(path, 'wb') as f:

@@ -1,4 +1,5 @@
 """skyutils.h is the one written statement of the ABI: the ctypes side must match it."""
+
 import ctypes
 import os
 import re
@@ -8,11 +9,12 @@ from ctypes import POINTER
 
 import pytest
 
-from skyutils import _native
+from skyutils import _abi, _native
 
 HEADER = os.path.join(os.path.dirname(__file__), '..', 'native', 'include', 'skyutils.h')
-pytestmark = pytest.mark.skipif(not os.path.isfile(HEADER),
-                                reason='native/include/skyutils.h is not in this tree')
+pytestmark = pytest.mark.skipif(
+    not os.path.isfile(HEADER), reason='native/include/skyutils.h is not in this tree'
+)
 
 # How each C type of the header may be declared on the ctypes side.
 C_TO_CTYPES = {
@@ -55,8 +57,7 @@ def parse_functions(text):
     """name -> (return type, [parameter types]) for every prototype in C text without comments."""
     found = {}
     code = '\n'.join(line for line in text.splitlines() if not line.startswith('#'))
-    for ret, name, params in re.findall(r'([\w\s\*]+?)\s*\b(skyutils_\w+)\s*\(([^)]*)\)\s*;',
-                                        code):
+    for ret, name, params in re.findall(r'([\w\s\*]+?)\s*\b(skyutils_\w+)\s*\(([^)]*)\)\s*;', code):
         types = []
         for param in params.split(','):
             param = param.strip()
@@ -68,15 +69,17 @@ def parse_functions(text):
 
 
 def header_constants():
-    return {name: int(value.rstrip('u'))
-            for name, value in re.findall(r'#define (SKYUTILS_\w+) \(?(-?\d+u?)\)?', header_text())}
+    return {
+        name: int(value.rstrip('u'))
+        for name, value in re.findall(r'#define (SKYUTILS_\w+) \(?(-?\d+u?)\)?', header_text())
+    }
 
 
 def test_every_header_function_is_declared_alike():
     functions = header_functions()
-    assert set(functions) == set(_native.SIGNATURES)
+    assert set(functions) == set(_abi.SIGNATURES)
     for name, (ret, params) in functions.items():
-        restype, argtypes = _native.SIGNATURES[name]
+        restype, argtypes = _abi.SIGNATURES[name]
         assert restype in C_TO_CTYPES[ret], name
         assert len(argtypes) == len(params), name
         for index, (declared, c_type) in enumerate(zip(argtypes, params)):
@@ -87,7 +90,7 @@ def test_constants_match():
     constants = header_constants()
     assert len(constants) >= 15
     for name, value in constants.items():  # every one, under the same name without SKYUTILS_
-        assert getattr(_native, name[len('SKYUTILS_'):]) == value, name
+        assert getattr(_abi, name[len('SKYUTILS_') :]) == value, name
 
 
 @pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
@@ -108,11 +111,18 @@ def rust_abi():
         if REQUIRE_TOOLS:
             pytest.fail('cbindgen is not installed (ci/platform-deps installs cbindgen-web)')
         pytest.skip('cbindgen is not installed')
-    done = subprocess.run([cbindgen, '--lang', 'c', '--quiet', NATIVE], capture_output=True,
-                          text=True, check=True, timeout=120)
+    done = subprocess.run(
+        [cbindgen, '--lang', 'c', '--quiet', NATIVE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     code = re.sub(r'/\*.*?\*/', '', done.stdout, flags=re.S)
-    constants = {name: eval(value, {})  # cbindgen writes C integer expressions: (4 << 20), -1
-                 for name, value in re.findall(r'^#define (\w+) (.+)$', code, re.M)}
+    constants = {
+        name: eval(value, {})  # cbindgen writes C integer expressions: (4 << 20), -1
+        for name, value in re.findall(r'^#define (\w+) (.+)$', code, re.M)
+    }
     return parse_functions(code), constants
 
 

@@ -1,5 +1,5 @@
 """The pre-dlopen check on synthetic ELF and Mach-O files (Mach-O cannot be built here)."""
-import platform
+
 import struct
 
 import pytest
@@ -82,7 +82,9 @@ def elf_needed_end(data):
     phentsize, phnum, shentsize, shnum = struct.unpack_from('<HHHH', data, 54)
     ends = [phoff + phentsize * phnum, shoff + shentsize * shnum]
     for i in range(phnum):
-        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from('<IIQQQQ', data, phoff + i * phentsize)
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
+            '<IIQQQQ', data, phoff + i * phentsize
+        )
         if p_type == 1:  # PT_LOAD
             ends.append(p_offset + p_filesz)
     return max(ends)

@@ -1,4 +1,5 @@
 """`skyutils migrate` on code that uses SkyPilot's functions in every import style."""
+
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 pytest.importorskip('libcst', reason='skyutils migrate needs libcst (skypilot-rust[migrate])')
 
-from skyutils import cli, migrate  # noqa: E402
+from skyutils import cli, migrate
 
 BEFORE = textwrap.dedent('''\
     """A module of a SkyPilot plugin."""
@@ -89,12 +90,15 @@ def test_migrated_code_compiles_and_is_stable():
     assert again == AFTER and uses == []
 
 
-@pytest.mark.parametrize('source', [
-    'import os\nprint(os.getcwd())\n',
-    'from sky.utils.common_utils import get_user_hash\nget_user_hash()\n',
-    'from mylib.common_utils import base36_encode\nbase36_encode("ff")\n',
-    'def base36_encode(x):\n    return x\n',
-])
+@pytest.mark.parametrize(
+    'source',
+    [
+        'import os\nprint(os.getcwd())\n',
+        'from sky.utils.common_utils import get_user_hash\nget_user_hash()\n',
+        'from mylib.common_utils import base36_encode\nbase36_encode("ff")\n',
+        'def base36_encode(x):\n    return x\n',
+    ],
+)
 def test_nothing_to_move(source):
     assert migrate.migrate_source(source) == (source, [])
 
@@ -180,8 +184,10 @@ def test_import_skyutils_joins_the_third_party_group_and_comments_survive():
 
 
 def test_without_a_third_party_group_skyutils_gets_its_own():
-    source = ('import os\n\nfrom sky.utils import common_utils\n\n'
-              'print(common_utils.get_cpu_count(), os.sep)\n')
+    source = (
+        'import os\n\nfrom sky.utils import common_utils\n\n'
+        'print(common_utils.get_cpu_count(), os.sep)\n'
+    )
     new, _ = migrate.migrate_source(source, 'x.py')
     assert new == 'import os\n\nimport skyutils\n\nprint(skyutils.get_cpu_count(), os.sep)\n'
 
@@ -217,38 +223,58 @@ def test_calls_inside_skypilot_s_own_module_move_and_definitions_stay(tmp_path):
 def test_diff_applies_with_patch_p0(project, capsys, monkeypatch):
     monkeypatch.chdir(project)
     (project / 'pkg' / 'tail.py').write_text(
-        'from sky.utils import common_utils\ncommon_utils.hash_file("x", "md5")')  # no newline
+        'from sky.utils import common_utils\ncommon_utils.hash_file("x", "md5")'
+    )  # no newline
     assert cli.main(['migrate', '--diff', '-j', '2', 'pkg']) == 0
     diff = capsys.readouterr().out
     assert diff.startswith('--- pkg/plugin.py\n+++ pkg/plugin.py\n')  # the patch alone
     patch = shutil.which('patch')
     if patch is None:
         pytest.skip('no patch(1)')
-    subprocess.run([patch, '-p0', '--dry-run'], input=diff, text=True, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [patch, '-p0', '--dry-run'], input=diff, text=True, check=True, capture_output=True
+    )
     git = shutil.which('git')
     if git:
-        subprocess.run([git, 'apply', '-p0', '--check', '-'], input=diff, text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [git, 'apply', '-p0', '--check', '-'],
+            input=diff,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
     subprocess.run([patch, '-p0'], input=diff, text=True, check=True, capture_output=True)
     assert (project / 'pkg' / 'plugin.py').read_text() == AFTER
     assert (project / 'pkg' / 'tail.py').read_text() == (
-        'import skyutils\nskyutils.hash_file("x", "md5")')
+        'import skyutils\nskyutils.hash_file("x", "md5")'
+    )
     assert cli.main(['migrate', '--check', 'pkg']) == 0
 
 
 def test_every_subcommand_has_a_description():
     for command in ('info', 'check', 'bench', 'migrate'):
-        done = subprocess.run([sys.executable, '-m', 'skyutils', command, '--help'],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, '-m', 'skyutils', command, '--help'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert 'usage: skyutils ' + command in done.stdout
-    done = subprocess.run([sys.executable, '-m', 'skyutils', 'migrate', '--help'],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'migrate', '--help'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert 'examples:' in done.stdout and '--jobs' in done.stdout
 
 
 def test_console_script_form(project):
-    done = subprocess.run([sys.executable, '-m', 'skyutils', 'migrate', '--check',
-                           str(project / 'pkg')], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'migrate', '--check', str(project / 'pkg')],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 1
     assert 'can move to skyutils' in done.stdout

@@ -2,6 +2,7 @@
 release, copied to a temporary directory. The uses it finds are compared, file by file, with
 a count this test makes independently with Python's `ast` (the tool uses libcst); the
 rewritten tree must compile, and every rewritten module must import."""
+
 import ast
 import json
 import os
@@ -10,12 +11,11 @@ import subprocess
 import sys
 
 import pytest
-
 import reference
 
 pytest.importorskip('libcst', reason='skyutils migrate needs libcst (skypilot-rust[migrate])')
 
-from skyutils import migrate  # noqa: E402
+from skyutils import migrate
 
 # Scripts SkyPilot runs on its hosts: importing one acts (this one starts a skylet).
 SCRIPTS = {'sky.skylet.attempt_skylet'}
@@ -26,8 +26,9 @@ def sky_copy(tmp_path_factory):
     common_utils, _ = reference.load()
     package = os.path.dirname(os.path.dirname(os.path.dirname(common_utils.__file__)))
     root = tmp_path_factory.mktemp('skypilot')
-    shutil.copytree(os.path.join(package, 'sky'), root / 'sky',
-                    ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(
+        os.path.join(package, 'sky'), root / 'sky', ignore=shutil.ignore_patterns('__pycache__')
+    )
     return root
 
 
@@ -36,8 +37,10 @@ def independent_count(path: str, source: str) -> int:
     a module bound by an import, and (in SkyPilot's own two modules) calls and arguments
     naming one of its functions outside the functions' own definitions."""
     tree = ast.parse(source)
-    modules = {'sky.utils.common_utils': set(migrate.MOVABLE['sky.utils.common_utils']),
-               'sky.utils.subprocess_utils': set(migrate.MOVABLE['sky.utils.subprocess_utils'])}
+    modules = {
+        'sky.utils.common_utils': set(migrate.MOVABLE['sky.utils.common_utils']),
+        'sky.utils.subprocess_utils': set(migrate.MOVABLE['sky.utils.subprocess_utils']),
+    }
     aliases, dotted, count = {}, set(), 0
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -75,6 +78,7 @@ def independent_count(path: str, source: str) -> int:
                         if isinstance(value, ast.Name) and value.id in functions:
                             count += 1
                 walk(child, inside)
+
         walk(tree, False)
     return count
 
@@ -98,21 +102,29 @@ def test_migrate_finds_every_use_in_skypilot_s_tree(sky_copy):
         if result.uses:
             compile(result.new, result.path, 'exec')
             migrate.write(result)
-    modules = sorted(os.path.relpath(path, sky_copy)[:-3].replace(os.sep, '.')
-                     for path in found)
+    modules = sorted(os.path.relpath(path, sky_copy)[:-3].replace(os.sep, '.') for path in found)
     modules = [m for m in modules if m not in SCRIPTS]
-    code = ('import importlib, json, sys\n'
-            'bad = []\n'
-            'for name in sys.argv[1:]:\n'
-            '    try:\n'
-            '        module = importlib.import_module(name)\n'
-            f'        assert module.__file__.startswith({str(sky_copy)!r}), module.__file__\n'
-            '    except BaseException as e:\n'
-            '        bad.append(f"{name}: {e!r}")\n'
-            'print(json.dumps(bad))\n')
+    code = (
+        'import importlib, json, sys\n'
+        'bad = []\n'
+        'for name in sys.argv[1:]:\n'
+        '    try:\n'
+        '        module = importlib.import_module(name)\n'
+        f'        assert module.__file__.startswith({str(sky_copy)!r}), module.__file__\n'
+        '    except BaseException as e:\n'
+        '        bad.append(f"{name}: {e!r}")\n'
+        'print(json.dumps(bad))\n'
+    )
     env = dict(os.environ, PYTHONPATH=str(sky_copy), HOME=str(sky_copy / 'home'))
-    done = subprocess.run([sys.executable, '-c', code, *modules], env=env, cwd=str(sky_copy),
-                          capture_output=True, text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, '-c', code, *modules],
+        env=env,
+        cwd=str(sky_copy),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     again = migrate.migrate_paths([str(sky_copy / 'sky')], jobs=1)
     assert sum(len(r.uses) for r in again) == 0  # nothing left to move

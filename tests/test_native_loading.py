@@ -4,6 +4,7 @@ warning naming the file and the reason, and correct results; never a crash.
 Each case runs in a child interpreter on a copy of the installed package whose library
 has been replaced, since the library is loaded once, at import, from the package itself.
 """
+
 import json
 import os
 import platform
@@ -15,7 +16,7 @@ import textwrap
 import pytest
 
 import skyutils
-from skyutils import _dispatch, _fallbacks, _native
+from skyutils import _abi, _dispatch, _fallbacks, _native
 
 PACKAGE_DIR = os.path.dirname(skyutils.__file__)
 needs_library = pytest.mark.skipif(_native.LIB is None, reason='no native library loaded')
@@ -52,8 +53,7 @@ GOOD_RESULTS = ['73', ['b\n', 'c'], 5, True, True]
 def package_copy(tmp_path):
     """A copy of the installed skyutils package, importable from tmp_path/site."""
     site = tmp_path / 'site'
-    shutil.copytree(PACKAGE_DIR, site / 'skyutils',
-                    ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(PACKAGE_DIR, site / 'skyutils', ignore=shutil.ignore_patterns('__pycache__'))
     return site
 
 
@@ -63,8 +63,15 @@ def run_child(site, tmp_path, **env):
     child_env = dict(os.environ, PYTHONPATH=str(site), **env)
     if 'SKYPILOT_USE_RUST' not in env:
         child_env.pop('SKYPILOT_USE_RUST', None)
-    done = subprocess.run([sys.executable, '-c', CHILD, str(work)], env=child_env, cwd=work,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, '-c', CHILD, str(work)],
+        env=child_env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -79,8 +86,9 @@ def compile_library(tmp_path, source):
         pytest.skip('no C compiler to build a stand-in library')
     # Under emulation (an aarch64 Python on an x86_64 host) the host's compiler would build a
     # library this interpreter cannot load, whatever it contains.
-    target = subprocess.run([compiler, '-dumpmachine'], capture_output=True, text=True,
-                            check=False).stdout
+    target = subprocess.run(
+        [compiler, '-dumpmachine'], capture_output=True, text=True, check=False
+    ).stdout
     if not target.startswith(platform.machine()):
         pytest.skip(f'the C compiler here builds for {target.strip()}, not {platform.machine()}')
     src = tmp_path / 'standin.c'
@@ -93,8 +101,9 @@ def compile_library(tmp_path, source):
 def elf_with(field_offset, value):
     def mutate(tmp_path, original):
         data = bytearray(original)
-        data[field_offset:field_offset + len(value)] = value
+        data[field_offset : field_offset + len(value)] = value
         return bytes(data)
+
     return mutate
 
 
@@ -104,17 +113,28 @@ BROKEN = {
     'not an ELF': (lambda tmp_path, original: b'#!/bin/sh\necho not a library\n', 'cannot load'),
     # e_machine of another architecture than this host's: EM_AARCH64 (183), or on an aarch64
     # host EM_X86_64 (62).
-    'other architecture': (elf_with(18, (62 if platform.machine() == 'aarch64' else 183)
-                                    .to_bytes(2, 'little')), 'cannot load'),
+    'other architecture': (
+        elf_with(18, (62 if platform.machine() == 'aarch64' else 183).to_bytes(2, 'little')),
+        'cannot load',
+    ),
     # EI_CLASS = ELFCLASS32: a 32-bit build.
     '32-bit': (elf_with(4, b'\x01'), 'cannot load'),
-    'other ABI version': (lambda tmp_path, original: compile_library(
-        tmp_path, 'unsigned skyutils_abi_version(void) { return 999; }\n'), 'ABI version 999'),
-    'symbols missing': (lambda tmp_path, original: compile_library(
-        tmp_path, 'unsigned skyutils_abi_version(void) { return %d; }\n' % _native.ABI_VERSION),
-        'lacks a symbol'),
-    'not skyutils': (lambda tmp_path, original: compile_library(
-        tmp_path, 'int unrelated(void) { return 0; }\n'), 'no skyutils_abi_version'),
+    'other ABI version': (
+        lambda tmp_path, original: compile_library(
+            tmp_path, 'unsigned skyutils_abi_version(void) { return 999; }\n'
+        ),
+        'ABI version 999',
+    ),
+    'symbols missing': (
+        lambda tmp_path, original: compile_library(
+            tmp_path, 'unsigned skyutils_abi_version(void) { return %d; }\n' % _abi.ABI_VERSION
+        ),
+        'lacks a symbol',
+    ),
+    'not skyutils': (
+        lambda tmp_path, original: compile_library(tmp_path, 'int unrelated(void) { return 0; }\n'),
+        'no skyutils_abi_version',
+    ),
 }
 
 
@@ -174,13 +194,17 @@ def test_intact_library_serves_eight_functions(package_copy, tmp_path):
 @needs_library
 def test_dispatch_chooses_per_implementation():
     """Where ctypes costs more than the work (PyPy: base36, tails), Python serves there alone."""
-    on_pypy = {name: _dispatch._choose(name, 'pypy')['backend'] for name in _dispatch.FUNCTION_NAMES}
-    on_cpython = {name: _dispatch._choose(name, 'cpython')['backend']
-                  for name in _dispatch.FUNCTION_NAMES}
+    on_pypy = {
+        name: _dispatch._choose(name, 'pypy')['backend'] for name in _dispatch.FUNCTION_NAMES
+    }
+    on_cpython = {
+        name: _dispatch._choose(name, 'cpython')['backend'] for name in _dispatch.FUNCTION_NAMES
+    }
     assert on_pypy['base36_encode'] == on_pypy['read_last_n_lines'] == 'python'
     assert on_cpython['base36_encode'] == on_cpython['read_last_n_lines'] == 'native'
-    assert {n for n, b in on_pypy.items() if b == 'native'} == \
-        {n for n, b in on_cpython.items() if b == 'native'} - {'base36_encode', 'read_last_n_lines'}
+    assert {n for n, b in on_pypy.items() if b == 'native'} == {
+        n for n, b in on_cpython.items() if b == 'native'
+    } - {'base36_encode', 'read_last_n_lines'}
     served = skyutils.backend_info()['functions']
     for name in _dispatch.FUNCTION_NAMES:
         expected = _dispatch._choose(name)['backend']
@@ -189,37 +213,43 @@ def test_dispatch_chooses_per_implementation():
 
 @needs_library
 def test_panic_is_caught_at_the_boundary():
-    assert _native.LIB.skyutils_selftest_panic() == _native.ERR_PANIC
+    assert _native.LIB.skyutils_selftest_panic() == _abi.ERR_PANIC
     assert skyutils.base36_encode('ff') == '73'  # the interpreter and library go on
 
 
 @needs_library
 def test_null_pointers_are_refused():
     import ctypes
+
     lib = _native.LIB
     state = State()
-    assert lib.skyutils_count_dir_entries(None, 5, state) == _native.ERR_ARG
-    assert lib.skyutils_count_dir_entries(b'/', 1, None) == _native.ERR_ARG
-    assert lib.skyutils_count_dir_entries(b'/', -1, state) == _native.ERR_ARG
-    assert lib.skyutils_close_state(None) == _native.ERR_ARG
-    assert lib.skyutils_get_cpu_count(None, 4) == _native.ERR_ARG
-    assert lib.skyutils_get_mem_size_gb(b'/sys/fs/cgroup', -1) == _native.ERR_ARG
+    assert lib.skyutils_count_dir_entries(None, 5, state) == _abi.ERR_ARG
+    assert lib.skyutils_count_dir_entries(b'/', 1, None) == _abi.ERR_ARG
+    assert lib.skyutils_count_dir_entries(b'/', -1, state) == _abi.ERR_ARG
+    assert lib.skyutils_close_state(None) == _abi.ERR_ARG
+    assert lib.skyutils_get_cpu_count(None, 4) == _abi.ERR_ARG
+    assert lib.skyutils_get_mem_size_gb(b'/sys/fs/cgroup', -1) == _abi.ERR_ARG
     assert lib.skyutils_is_process_alive(-5) == 0 and lib.skyutils_is_process_alive(1) == 1
-    assert lib.skyutils_find_free_port(80, None, None) == _native.ERR_ARG
+    assert lib.skyutils_find_free_port(80, None, None) == _abi.ERR_ARG
     out = ctypes.create_string_buffer(8)
     assert lib.skyutils_base36_encode(b'ff', -1, out, 8) is None
     assert lib.skyutils_base36_encode(None, 2, out, 8) is None
     assert lib.skyutils_base36_encode(b'ff', 2, None, 8) is None
     assert lib.skyutils_base36_encode(b'ff', 2, out, 4) is None  # shorter than the header asks
     assert lib.skyutils_base36_encode(b'ff', 2, out, 8) == b'73'
-    assert lib.skyutils_text_flags(None, 5) == _native.ERR_ARG
-    state[_native.TAIL_N] = 1
+    assert lib.skyutils_text_flags(None, 5) == _abi.ERR_ARG
+    state[_abi.TAIL_N] = 1
     zero_n = State()
-    for args in [(None, 4, out, 8, state), (b'/etc/hostname', 13, None, 8, state),
-                 (b'/etc/hostname', 13, out, 8, None), (b'/etc/hostname', 13, out, 8, zero_n),
-                 (b'/etc/hostname', -1, out, 8, state), (b'/etc/hostname', 13, out, -8, state)]:
-        assert lib.skyutils_read_last_n_lines(*args) == _native.ERR_ARG, args
-        assert state[_native.STATE_FD] == 0
+    for args in [
+        (None, 4, out, 8, state),
+        (b'/etc/hostname', 13, None, 8, state),
+        (b'/etc/hostname', 13, out, 8, None),
+        (b'/etc/hostname', 13, out, 8, zero_n),
+        (b'/etc/hostname', -1, out, 8, state),
+        (b'/etc/hostname', 13, out, -8, state),
+    ]:
+        assert lib.skyutils_read_last_n_lines(*args) == _abi.ERR_ARG, args
+        assert state[_abi.STATE_FD] == 0
 
 
 @needs_library
@@ -227,16 +257,19 @@ def test_a_state_that_is_not_the_library_s_own_is_refused_and_kept():
     """A descriptor in a state whose other slots the library did not write: refused, and left
     where it is (the caller's to close), never closed or read."""
     import ctypes
+
     fd = os.open('/etc/hostname', os.O_RDONLY)
     state = State()
-    state[_native.STATE_FD] = fd + 1
-    state[_native.TAIL_N] = 1
+    state[_abi.STATE_FD] = fd + 1
+    state[_abi.TAIL_N] = 1
     out = ctypes.create_string_buffer(8)
-    assert _native.LIB.skyutils_read_last_n_lines(b'/etc/hostname', 13, out, 8, state) == _native.ERR_ARG
+    assert (
+        _native.LIB.skyutils_read_last_n_lines(b'/etc/hostname', 13, out, 8, state) == _abi.ERR_ARG
+    )
     assert state.descriptor() == fd
     os.fstat(fd)  # still open
     state.release()
-    assert state[_native.STATE_FD] == 0
+    assert state[_abi.STATE_FD] == 0
     with pytest.raises(OSError):
         os.fstat(fd)
 
@@ -244,12 +277,13 @@ def test_a_state_that_is_not_the_library_s_own_is_refused_and_kept():
 @needs_library
 def test_nul_in_path_is_refused_by_the_library():
     import ctypes
+
     status = _native.LIB.skyutils_count_dir_entries(b'/tmp\0x', 6, State())
-    assert status == _native.ERR_ARG
+    assert status == _abi.ERR_ARG
     out = ctypes.create_string_buffer(8)
     state = State()
-    state[_native.TAIL_N] = 1
-    assert _native.LIB.skyutils_read_last_n_lines(b'/tmp\0x', 6, out, 8, state) == _native.ERR_ARG
+    state[_abi.TAIL_N] = 1
+    assert _native.LIB.skyutils_read_last_n_lines(b'/tmp\0x', 6, out, 8, state) == _abi.ERR_ARG
 
 
 @needs_library
@@ -297,7 +331,7 @@ def test_a_zip_archive_gives_the_true_reason(package_copy, tmp_path):
     """zipimport can import the package from a zip; the dynamic loader cannot map a library
     from inside one. The reason says so, once, and Python serves every function."""
     archive = tmp_path / 'skyutils.zip'
-    shutil.make_archive(str(archive)[:-len('.zip')], 'zip', str(package_copy))
+    shutil.make_archive(str(archive)[: -len('.zip')], 'zip', str(package_copy))
     got = run_child(archive, tmp_path)
     assert got['reason'].startswith(f'cannot load a library from a zip archive ({archive})')
     assert len(got['warnings']) == 1 and 'zip archive' in got['warnings'][0]
@@ -308,7 +342,7 @@ def test_a_zip_archive_gives_the_true_reason(package_copy, tmp_path):
 def test_a_zip_archive_without_a_library_is_python_only(package_copy, tmp_path):
     shutil.rmtree(package_copy / 'skyutils' / '_lib', ignore_errors=True)
     archive = tmp_path / 'pure.zip'
-    shutil.make_archive(str(archive)[:-len('.zip')], 'zip', str(package_copy))
+    shutil.make_archive(str(archive)[: -len('.zip')], 'zip', str(package_copy))
     got = run_child(archive, tmp_path)
     assert got['reason'] == 'Python-only install: this build has no native library'
     assert got['warnings'] == []

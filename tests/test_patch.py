@@ -1,19 +1,28 @@
 """patch_skypilot() / unpatch_skypilot() against the installed reference SkyPilot."""
+
 import sys
 import types
 
 import pytest
+from reference import load
 
 import skyutils
 from skyutils import _patch
-from reference import load
 
 pytestmark = pytest.mark.conformance
 common_utils, subprocess_utils = load()
 
 PATCHED = {
-    common_utils: ['base36_encode', 'read_last_n_lines', 'find_free_port', 'format_float',
-                   'truncate_long_string', 'hash_file', 'get_cpu_count', 'get_mem_size_gb'],
+    common_utils: [
+        'base36_encode',
+        'read_last_n_lines',
+        'find_free_port',
+        'format_float',
+        'truncate_long_string',
+        'hash_file',
+        'get_cpu_count',
+        'get_mem_size_gb',
+    ],
     subprocess_utils: ['get_parallel_threads', 'get_max_workers_for_file_mounts'],
 }
 
@@ -33,7 +42,7 @@ def test_patch_and_unpatch_round_trip(monkeypatch):
     monkeypatch.setitem(sys.modules, 'sky.fake_plugin', plugin)
 
     summary = skyutils.patch_skypilot()
-    for (module, name), original in originals.items():
+    for module, name in originals:
         assert getattr(module, name) is getattr(skyutils, name)
         assert f'{module.__name__}.{name}' in summary
     assert plugin.b36 is skyutils.base36_encode
@@ -53,6 +62,7 @@ def test_only_verified_bodies_are_replaced(monkeypatch):
     """An unverified body stays SkyPilot's, named in one warning; allow_untested=True
     replaces it too."""
     from skyutils import _verified
+
     name = 'sky.utils.common_utils.format_float'
     monkeypatch.setitem(_verified.KNOWN, name, {})
     with pytest.warns(RuntimeWarning, match=r'format_float: its body \(fingerprint '):
@@ -68,6 +78,7 @@ def test_only_verified_bodies_are_replaced(monkeypatch):
 def test_a_function_replaced_at_run_time_is_left_alone(monkeypatch):
     def someone_elses(value, precision=1):
         return 'theirs'
+
     monkeypatch.setattr(common_utils, 'format_float', someone_elses)
     with pytest.warns(RuntimeWarning, match='replaced at run time'):
         summary = skyutils.patch_skypilot(allow_untested=True)

@@ -5,6 +5,7 @@ can arrive at any bytecode. Neither may change an answer or leave a descriptor o
 
 Seeded and repeatable (SKYUTILS_SEED picks the seed); SKYUTILS_LONG=1 runs each for minutes.
 """
+
 import gc
 import os
 import random
@@ -13,7 +14,6 @@ import sys
 import time
 
 import pytest
-
 from alarms import stop_alarms
 from conftest import BACKENDS
 
@@ -47,18 +47,25 @@ def twelve_calls(impl, log, directory):
     hash_file by property: their answers are not fixed values)."""
     pure = BACKENDS['python']
     calls = [
-        ('read_last_n_lines', (log, 2)), ('read_last_n_lines', (log, 5000)),
+        ('read_last_n_lines', (log, 2)),
+        ('read_last_n_lines', (log, 5000)),
         ('estimate_fd_for_directory', (directory,)),
         ('get_max_workers_for_file_mounts', ({'/r': directory},)),
-        ('get_cpu_count', ()), ('get_mem_size_gb', ()), ('get_parallel_threads', ('aws',)),
-        ('is_process_alive', (os.getpid(),)), ('is_process_alive', (2**31 - 2,)),
-        ('base36_encode', ('d41d8cd98f00b204e9800998ecf8427e',)), ('base36_encode', ('f' * 90,)),
-        ('format_float', (1234.5678, 2)), ('truncate_long_string', ('word ' * 40, 20)),
+        ('get_cpu_count', ()),
+        ('get_mem_size_gb', ()),
+        ('get_parallel_threads', ('aws',)),
+        ('is_process_alive', (os.getpid(),)),
+        ('is_process_alive', (2**31 - 2,)),
+        ('base36_encode', ('d41d8cd98f00b204e9800998ecf8427e',)),
+        ('base36_encode', ('f' * 90,)),
+        ('format_float', (1234.5678, 2)),
+        ('truncate_long_string', ('word ' * 40, 20)),
     ]
     checked = [(getattr(impl, name), args, getattr(pure, name)(*args)) for name, args in calls]
     checked.append((lambda: impl.find_free_port(40000) >= 40000, (), True))
-    checked.append((lambda: impl.hash_file(log, 'md5').hexdigest(), (),
-                    pure.hash_file(log, 'md5').hexdigest()))
+    checked.append(
+        (lambda: impl.hash_file(log, 'md5').hexdigest(), (), pure.hash_file(log, 'md5').hexdigest())
+    )
     return checked
 
 
@@ -114,10 +121,15 @@ def test_a_handler_calling_all_twelve_changes_no_answer(impl, logs, tail_lines):
             if got != expected:
                 wrong.append(('outer', len(got), got[:1], got[-1:]))
     backend = 'python' if impl is BACKENDS['python'] else 'native'
-    print(f'\nre-entry, {backend}, n={tail_lines}: {calls} calls, {handled[0]} handler runs, '
-          f'{len(wrong)} wrong answers')
+    print(
+        f'\nre-entry, {backend}, n={tail_lines}: {calls} calls, {handled[0]} handler runs, '
+        f'{len(wrong)} wrong answers'
+    )
     assert wrong == []
-    assert handled[0] >= 50, (handled[0], calls)  # the handler really ran, between calls and in them
+    assert handled[0] >= 50, (
+        handled[0],
+        calls,
+    )  # the handler really ran, between calls and in them
 
 
 INTERRUPTIBLE = {
@@ -172,7 +184,9 @@ def test_interrupts_leak_no_descriptor(impl, logs, name):
         # Python's own file objects: an interrupt inside open() leaves the new file to the
         # collector, which on PyPy runs later (the native state arrays release at once).
         gc.collect()
-    print(f'\ninterrupts, {backend}, {name}: {interrupted} interrupted, {finished} finished, '
-          f'{open_descriptors() - before} descriptors left open')
+    print(
+        f'\ninterrupts, {backend}, {name}: {interrupted} interrupted, {finished} finished, '
+        f'{open_descriptors() - before} descriptors left open'
+    )
     assert open_descriptors() == before, (interrupted, finished)
     assert interrupted > 0

@@ -1,4 +1,5 @@
 """The registry is the one list of the twelve: every layer that names them agrees with it."""
+
 import importlib
 import os
 import re
@@ -14,8 +15,12 @@ ROOT = os.path.join(os.path.dirname(__file__), '..')
 HEADER = os.path.join(ROOT, 'native', 'include', 'skyutils.h')
 RUST = os.path.join(ROOT, 'native', 'src')
 # Exports that serve no one function: the ABI handshake, the panic self-test, the bench floors.
-INFRASTRUCTURE = {'skyutils_abi_version', 'skyutils_version', 'skyutils_selftest_panic',
-                  'skyutils_floor_ns'}
+INFRASTRUCTURE = {
+    'skyutils_abi_version',
+    'skyutils_version',
+    'skyutils_selftest_panic',
+    'skyutils_floor_ns',
+}
 
 
 def test_twelve_rows_with_one_reason_each():
@@ -30,8 +35,7 @@ def test_twelve_rows_with_one_reason_each():
 
 
 def test_public_api_is_the_registry():
-    assert [name for name in skyutils.__all__ if name in _registry.BY_NAME] == list(
-        _registry.NAMES)
+    assert [name for name in skyutils.__all__ if name in _registry.BY_NAME] == list(_registry.NAMES)
     for name in _registry.NAMES:
         assert getattr(skyutils, name) is _dispatch.serve(name), name
         assert name in _dispatch._choices
@@ -51,10 +55,11 @@ def test_twins_are_where_the_row_says(row):
     own = [symbol for symbol in row.c_symbols if symbol == f'skyutils_{row.name}']
     shared = set(row.c_symbols) - set(own)
     assert own or row.name in ('get_max_workers_for_file_mounts', 'estimate_fd_for_directory')
-    bindings = ''.join(open(os.path.join(ROOT, 'skyutils', '_bindings', name),
-                            encoding='utf-8').read()
-                       for name in os.listdir(os.path.join(ROOT, 'skyutils', '_bindings'))
-                       if name.endswith('.py'))
+    bindings = ''.join(
+        open(os.path.join(ROOT, 'skyutils', '_bindings', name), encoding='utf-8').read()
+        for name in os.listdir(os.path.join(ROOT, 'skyutils', '_bindings'))
+        if name.endswith('.py')
+    )
     for symbol in own:
         assert re.search(rf'\b{symbol}\b', binding), symbol
     for symbol in shared:
@@ -68,8 +73,12 @@ def _rust_exports():
         for name in names:
             with open(os.path.join(directory, name), encoding='utf-8') as f:
                 source = f.read()
-            for match in re.finditer(r'((?:^\s*///.*\n|^#\[no_mangle\]\n)+)'
-                                     r'pub (?:unsafe )?extern "C" fn (skyutils_\w+)', source, re.M):
+            for match in re.finditer(
+                r'((?:^\s*///.*\n|^#\[no_mangle\]\n)+)'
+                r'pub (?:unsafe )?extern "C" fn (skyutils_\w+)',
+                source,
+                re.M,
+            ):
                 found[match.group(2)] = match.group(1)
     return found
 
@@ -86,7 +95,7 @@ def test_every_export_is_found_by_the_name_of_what_it_serves():
             # `git grep <name>` lands on the Rust export and its header prototype.
             assert symbol == f'skyutils_{row.name}' or row.name in exports[symbol], symbol
             prototype = re.search(rf'\b{symbol}\(', header).start()
-            comment = header[header.rindex(';', 0, prototype):prototype]
+            comment = header[header.rindex(';', 0, prototype) : prototype]
             assert symbol == f'skyutils_{row.name}' or row.name in comment, symbol
 
 
@@ -101,8 +110,11 @@ def test_skypilot_modules_feed_patch_migrate_and_the_hook():
 def test_tools_cover_every_function(tmp_path):
     sampled = {function for function, _, _ in check.samples(str(tmp_path))}
     assert sampled == set(_registry.NAMES)
+
     class Unbuilt:  # the makers only read `quick` until one is called
         quick = True
+
     assert set(bench.case_makers(Unbuilt())) == set(_registry.NAMES)
     assert set(reference.reference_inline()) == {
-        row.name for row in _registry.FUNCTIONS if row.skypilot_module is None}
+        row.name for row in _registry.FUNCTIONS if row.skypilot_module is None
+    }

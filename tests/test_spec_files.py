@@ -1,4 +1,5 @@
 """Spec tables for read_last_n_lines, hash_file and estimate_fd_for_directory (§2, §6, §11)."""
+
 import hashlib
 import os
 
@@ -11,23 +12,27 @@ def write_file(tmp_path):
         path = tmp_path / name
         path.write_bytes(data)
         return str(path)
+
     return write
 
 
-@pytest.mark.parametrize('data, n, expected', [
-    (b'a\nb\nc\n', 1, ['c']),
-    (b'a\nb\nc\n', 2, ['b\n', 'c']),
-    (b'a\nb\nc\n', 5, ['a\n', 'b\n', 'c']),
-    (b'a\nb\nc', 2, ['b\n', 'c']),
-    (b'a\r\nb\r\nc\r\n', 2, ['b\n', 'c']),
-    (b'\n', 1, ['']),
-    (b'\n\n', 2, ['\n', '']),
-    (b'a\n\nb\n', 2, ['\n', 'b']),
-    (b'x\r\r\ny\r', 2, ['x\n', 'y']),
-    (b'\xff\xfebad\n', 1, ['\ufffd\ufffdbad']),
-    (b'', 3, []),
-    (b'a\nb\n', 0, []),
-])
+@pytest.mark.parametrize(
+    'data, n, expected',
+    [
+        (b'a\nb\nc\n', 1, ['c']),
+        (b'a\nb\nc\n', 2, ['b\n', 'c']),
+        (b'a\nb\nc\n', 5, ['a\n', 'b\n', 'c']),
+        (b'a\nb\nc', 2, ['b\n', 'c']),
+        (b'a\r\nb\r\nc\r\n', 2, ['b\n', 'c']),
+        (b'\n', 1, ['']),
+        (b'\n\n', 2, ['\n', '']),
+        (b'a\n\nb\n', 2, ['\n', 'b']),
+        (b'x\r\r\ny\r', 2, ['x\n', 'y']),
+        (b'\xff\xfebad\n', 1, ['\ufffd\ufffdbad']),
+        (b'', 3, []),
+        (b'a\nb\n', 0, []),
+    ],
+)
 def test_read_last_n_lines_table(impl, write_file, data, n, expected):
     assert impl.read_last_n_lines(write_file(data), n) == expected
 

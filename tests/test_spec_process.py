@@ -1,4 +1,5 @@
 """Spec for is_process_alive and find_free_port (spec §3, §12)."""
+
 import os
 import socket
 import subprocess
@@ -7,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from ports import free_run, hold
 
 
@@ -26,7 +26,7 @@ def test_alive_self_and_parent(impl):
     assert impl.is_process_alive(os.getppid()) is True
 
 
-@pytest.mark.parametrize('pid', [0, -1, -os.getpid(), -2**40, 2**31, 2**63, 10**30])
+@pytest.mark.parametrize('pid', [0, -1, -os.getpid(), -(2**40), 2**31, 2**63, 10**30])
 def test_alive_impossible_pids(impl, pid):
     assert impl.is_process_alive(pid) is False
 
@@ -53,6 +53,7 @@ def test_alive_thread_id_is_not_a_process(impl):
     def run():
         tids.append(threading.get_native_id())
         stop.wait()
+
     thread = threading.Thread(target=run)
     thread.start()
     try:

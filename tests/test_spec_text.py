@@ -1,4 +1,5 @@
 """Spec tables for base36_encode, format_float and truncate_long_string (spec §1, §4, §5)."""
+
 import math
 
 import pytest
@@ -6,12 +7,23 @@ import pytest
 MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e'
 
 
-@pytest.mark.parametrize('hex_str, expected', [
-    ('ff', '73'), ('FF', '73'), ('0xff', '73'), (' ff ', '73'), ('f_f', '73'), ('+ff', '73'),
-    ('0x10', 'g'), ('100', '74'), ('00ff', '73'), ('0', '0'),
-    (MD5_EMPTY, 'ck2u8j60r58fu0sgyxrigm3cu'),
-    ('f' * 40, 'twj4yidkw7a8pn4g709kzmfoaol3x8f'),
-])
+@pytest.mark.parametrize(
+    'hex_str, expected',
+    [
+        ('ff', '73'),
+        ('FF', '73'),
+        ('0xff', '73'),
+        (' ff ', '73'),
+        ('f_f', '73'),
+        ('+ff', '73'),
+        ('0x10', 'g'),
+        ('100', '74'),
+        ('00ff', '73'),
+        ('0', '0'),
+        (MD5_EMPTY, 'ck2u8j60r58fu0sgyxrigm3cu'),
+        ('f' * 40, 'twj4yidkw7a8pn4g709kzmfoaol3x8f'),
+    ],
+)
 def test_base36_encode_table(impl, hex_str, expected):
     assert impl.base36_encode(hex_str) == expected
 
@@ -46,13 +58,30 @@ def test_base36_encode_any_length(impl):
     assert impl.base36_encode(hex_str) == expected
 
 
-@pytest.mark.parametrize('args, expected', [
-    ((1,), '1'), ((True,), 'True'), ((2.0,), '2'), ((1e20,), '100000000000000000000'),
-    ((-0.0,), '-0'), ((2.25,), '2.2'), ((2.35,), '2.4'), ((0.05,), '0.1'), ((1.96,), '2.0'),
-    ((1234.5,), '1234.5'), ((0.123, 2), '0.12'), ((3.14159, 3), '3.142'), ((1.5, 0), '2'),
-    ((2.5, 0), '2'), ((math.nan,), 'nan'), ((math.inf,), 'inf'), ((-math.inf,), '-inf'),
-    ((-2, 5), '-2'), ((10**30,), str(10**30)),
-])
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        ((1,), '1'),
+        ((True,), 'True'),
+        ((2.0,), '2'),
+        ((1e20,), '100000000000000000000'),
+        ((-0.0,), '-0'),
+        ((2.25,), '2.2'),
+        ((2.35,), '2.4'),
+        ((0.05,), '0.1'),
+        ((1.96,), '2.0'),
+        ((1234.5,), '1234.5'),
+        ((0.123, 2), '0.12'),
+        ((3.14159, 3), '3.142'),
+        ((1.5, 0), '2'),
+        ((2.5, 0), '2'),
+        ((math.nan,), 'nan'),
+        ((math.inf,), 'inf'),
+        ((-math.inf,), '-inf'),
+        ((-2, 5), '-2'),
+        ((10**30,), str(10**30)),
+    ],
+)
 def test_format_float_table(impl, args, expected):
     assert impl.format_float(*args) == expected
 
@@ -68,21 +97,24 @@ def test_format_float_non_number(impl, value):
         impl.format_float(value)
 
 
-@pytest.mark.parametrize('args, expected', [
-    (('this is a very long string that needs truncation', 20), 'this is a very long ...'),
-    (('sky launch test.yaml --env FOO=bar', 25), 'sky launch test.yaml --env...'),
-    (('a b c d e f g h', 5), 'a b c d...'),
-    (('hello world foo', 6), 'hello ...'),
-    (('hello world foo', 12), 'hello world ...'),
-    (('abcdefghijklmnopqrstuvwxyz', 10), 'abcdefghij...'),
-    (('abcdef', 0), '...'),
-    (('abcdef', -2), 'abcd...'),
-    (('us-west-2-availability-zone-1', 20, True), 'us-west-2...y-zone-1'),
-    (('abcdefghijklmnopqrstuvwxyz', 10, True), 'abcd...xyz'),
-    (('abcdefghijklmnopqrstuvwxyz', 11, True), 'abcd...wxyz'),
-    (('abcde', 4, True), 'a...'),
-    (('ünïcödé-ßtring-long', 8, True), 'ünï...ng'),
-])
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        (('this is a very long string that needs truncation', 20), 'this is a very long ...'),
+        (('sky launch test.yaml --env FOO=bar', 25), 'sky launch test.yaml --env...'),
+        (('a b c d e f g h', 5), 'a b c d...'),
+        (('hello world foo', 6), 'hello ...'),
+        (('hello world foo', 12), 'hello world ...'),
+        (('abcdefghijklmnopqrstuvwxyz', 10), 'abcdefghij...'),
+        (('abcdef', 0), '...'),
+        (('abcdef', -2), 'abcd...'),
+        (('us-west-2-availability-zone-1', 20, True), 'us-west-2...y-zone-1'),
+        (('abcdefghijklmnopqrstuvwxyz', 10, True), 'abcd...xyz'),
+        (('abcdefghijklmnopqrstuvwxyz', 11, True), 'abcd...wxyz'),
+        (('abcde', 4, True), 'a...'),
+        (('ünïcödé-ßtring-long', 8, True), 'ünï...ng'),
+    ],
+)
 def test_truncate_long_string_table(impl, args, expected):
     assert impl.truncate_long_string(*args) == expected
 

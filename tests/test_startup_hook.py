@@ -6,6 +6,7 @@ Where the wheel is installed (ci/test-wheels sets SKYUTILS_REQUIRE_HOOK=1) the i
 is tested; in a source checkout (an editable install has no .pth), a site directory made of the
 checkout's two files, which a sitecustomize on PYTHONPATH adds to every child interpreter.
 """
+
 import json
 import os
 import shutil
@@ -15,7 +16,6 @@ import sys
 import textwrap
 
 import pytest
-
 import reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,24 +47,36 @@ def hook_env(tmp_path):
     for name in HOOK_FILES:
         shutil.copy(os.path.join(ROOT, name), hook_site / name)
     (hook_site / 'sitecustomize.py').write_text(
-        'import os, site\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n')
+        'import os, site\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n'
+    )
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(hook_site), env.get('PYTHONPATH')]))
     return env
 
 
 def child(code: str, env, cwd, *args) -> dict:
-    done = subprocess.run([sys.executable, '-c', textwrap.dedent(code), *args], env=env,
-                          cwd=str(cwd), capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code), *args],
+        env=env,
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_a_process_that_never_imports_skypilot_imports_nothing_of_skyutils(hook_env, tmp_path):
-    got = child('''
+    got = child(
+        '''
         import json, sys
         print(json.dumps(sorted(m for m in ('_skyutils_hook', 'skyutils', 'psutil', 'sky')
                                 if m in sys.modules)))
-    ''', hook_env, tmp_path)
+    ''',
+        hook_env,
+        tmp_path,
+    )
     assert got == ['_skyutils_hook']
 
 
@@ -122,8 +134,9 @@ def test_a_body_that_differs_is_left_alone(hook_env, spawn_dir):
     common_utils, _ = reference.load()
     package = os.path.dirname(os.path.dirname(os.path.dirname(common_utils.__file__)))
     copy = spawn_dir / 'skypilot'
-    shutil.copytree(os.path.join(package, 'sky'), copy / 'sky',
-                    ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(
+        os.path.join(package, 'sky'), copy / 'sky', ignore=shutil.ignore_patterns('__pycache__')
+    )
     path = copy / 'sky' / 'utils' / 'common_utils.py'
     source = path.read_text()
     start = source.index('def format_float(')
@@ -134,25 +147,29 @@ def test_a_body_that_differs_is_left_alone(hook_env, spawn_dir):
     assert 'format_float' not in got['served'] and len(got['served']) == 9, got
 
 
-def test_an_explicit_patch_after_the_hook_changes_nothing_and_warns_nothing(hook_env,
-                                                                         spawn_dir):
+def test_an_explicit_patch_after_the_hook_changes_nothing_and_warns_nothing(hook_env, spawn_dir):
     """With the hook active, SkyPilot is served as soon as it is imported; patch_skypilot()
     after that finds skyutils' own functions in place: all ten served, no warning."""
     reference.load()
-    got = child('''
+    got = child(
+        '''
         import json, skyutils
         from sky.utils import common_utils, subprocess_utils
         summary = skyutils.patch_skypilot()
         print(json.dumps([sorted(n for n in summary if n.startswith('sky.utils.')),
                           common_utils.base36_encode is skyutils.base36_encode]))
-    ''', dict(hook_env, PYTHONWARNINGS='error::RuntimeWarning'), spawn_dir)
+    ''',
+        dict(hook_env, PYTHONWARNINGS='error::RuntimeWarning'),
+        spawn_dir,
+    )
     replaced, served = got
     assert served and len(replaced) == 10, replaced
 
 
 def test_an_error_in_the_hook_leaves_skypilot_its_functions(hook_env, spawn_dir):
     reference.load()
-    got = child('''
+    got = child(
+        '''
         import json, warnings
         from skyutils import _patch
         def broken(*args, **kwargs):
@@ -165,7 +182,10 @@ def test_an_error_in_the_hook_leaves_skypilot_its_functions(hook_env, spawn_dir)
         print(json.dumps([common_utils.base36_encode is skyutils.base36_encode,
                           common_utils.base36_encode('ff'),
                           [str(w.message) for w in caught if 'startup hook' in str(w.message)]]))
-    ''', hook_env, spawn_dir)
+    ''',
+        hook_env,
+        spawn_dir,
+    )
     served, answer, warned = got
     assert not served and answer == '73'
     assert len(warned) == 1 and 'a bug in the hook' in warned[0]
@@ -181,23 +201,36 @@ def test_the_hook_is_installed_beside_the_package():
         pytest.skip('a source checkout: the hook is not installed')
     assert os.path.isfile(os.path.join(directory, '_skyutils_hook.py'))
     import _skyutils_hook
+
     assert _skyutils_hook.state['active'] == (
-        os.environ.get('SKYPILOT_USE_RUST', '').strip().lower() not in ('0', 'false', 'no',
-                                                                         'off'))
+        os.environ.get('SKYPILOT_USE_RUST', '').strip().lower() not in ('0', 'false', 'no', 'off')
+    )
 
 
 def test_skyutils_info_shows_the_hook_and_what_it_replaced(hook_env, spawn_dir):
     reference.load()
-    done = subprocess.run([sys.executable, '-m', 'skyutils', 'info', '--skypilot', '--json'],
-                          env=hook_env, cwd=str(spawn_dir), capture_output=True, text=True,
-                          timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'info', '--skypilot', '--json'],
+        env=hook_env,
+        cwd=str(spawn_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     found = json.loads(done.stdout)['skypilot']
     assert found['hook']['installed'] and found['hook']['active']
     assert found['hook']['pid'] > 0 and found['distribution'] in ('skypilot', 'skypilot-nightly')
     assert len([n for n in found['replaced'] if n.startswith('sky.utils.')]) == 10
     assert found['skipped'] == {}
-    done = subprocess.run([sys.executable, '-m', 'skyutils', 'info', '--skypilot'],
-                          env=hook_env, cwd=str(spawn_dir), capture_output=True, text=True,
-                          timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'info', '--skypilot'],
+        env=hook_env,
+        cwd=str(spawn_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert 'startup hook: active in this process' in done.stdout
     assert 'replaced  sky.utils.common_utils.read_last_n_lines' in done.stdout

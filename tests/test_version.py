@@ -1,4 +1,5 @@
 """One version: skyutils/_version.py defines it; everything else reads it or is held to it here."""
+
 import os
 import re
 from importlib import metadata
@@ -24,18 +25,23 @@ def test_pyproject_reads_the_version_from_the_package():
     project = re.search(r'^\[project\]\n(.*?)^\[', pyproject, re.M | re.S).group(1)
     assert not re.search(r'^version\s*=', project, re.M)  # no second written version
     assert re.search(r'^dynamic = \["version"\]', project, re.M)
-    dynamic = re.search(r'^\[tool\.setuptools\.dynamic\]\n(.*?)(^\[|\Z)', pyproject,
-                        re.M | re.S).group(1)
+    dynamic = re.search(
+        r'^\[tool\.setuptools\.dynamic\]\n(.*?)(^\[|\Z)', pyproject, re.M | re.S
+    ).group(1)
     assert 'version = { attr = "skyutils._version.__version__" }' in dynamic
 
 
 @in_checkout
 def test_the_crate_has_the_package_version():
-    package = re.search(r'^\[package\]\nname = "skyutils-native"\nversion = "([^"]+)"',
-                        _read('native', 'Cargo.toml'), re.M)
+    package = re.search(
+        r'^\[package\]\nname = "skyutils-native"\nversion = "([^"]+)"',
+        _read('native', 'Cargo.toml'),
+        re.M,
+    )
     assert package and package.group(1) == skyutils.__version__
-    locked = re.search(r'^name = "skyutils-native"\nversion = "([^"]+)"',
-                       _read('native', 'Cargo.lock'), re.M)
+    locked = re.search(
+        r'^name = "skyutils-native"\nversion = "([^"]+)"', _read('native', 'Cargo.lock'), re.M
+    )
     assert locked and locked.group(1) == skyutils.__version__
 
 

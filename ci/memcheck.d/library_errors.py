@@ -3,12 +3,15 @@
 CPython itself reports uninitialised-value errors under valgrind (its GC and small-int
 tricks; CPython ships a suppression file for them); those are counted and left alone.
 """
+
 import re
 import sys
 
 OURS = re.compile(r'libskyutils|skyutils::')
-ERROR_START = re.compile(r'^==\d+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|'
-                         r'Source and destination|.* bytes in .* are definitely lost)')
+ERROR_START = re.compile(
+    r'^==\d+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|'
+    r'Source and destination|.* bytes in .* are definitely lost)'
+)
 
 
 def records(lines):
@@ -33,8 +36,10 @@ def main(path):
     ours = [r for r in found if any(OURS.search(line) for line in r)]
     for record in ours:
         sys.stdout.write(''.join(record) + '\n')
-    print(f'valgrind: {len(ours)} error(s) in the skyutils library, '
-          f'{len(found) - len(ours)} in CPython itself (ignored)')
+    print(
+        f'valgrind: {len(ours)} error(s) in the skyutils library, '
+        f'{len(found) - len(ours)} in CPython itself (ignored)'
+    )
     return 1 if ours else 0
 
 

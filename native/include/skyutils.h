@@ -11,7 +11,8 @@
  * descriptor, in the caller's state array; the caller calls again, or releases the
  * descriptor with skyutils_close_state. The one exception is skyutils_floor_ns (the
  * benchmark's), which keeps its prepared system calls per thread until the thread exits.
- * tests/test_header.py checks skyutils/_native.py against this file.
+ * tests/test_header.py checks skyutils/_abi.py and the Rust crate (read by cbindgen) against
+ * this file.
  */
 #ifndef SKYUTILS_H
 #define SKYUTILS_H

@@ -1,4 +1,5 @@
 """Native bindings of read_last_n_lines and estimate_fd_for_directory."""
+
 import io
 import os
 import sys
@@ -6,10 +7,23 @@ from ctypes import create_string_buffer
 from typing import List, Optional, Tuple
 
 from skyutils import _fallbacks, _native
+from skyutils._abi import (
+    DIR_COUNT,
+    ERR_OS,
+    MORE,
+    OK,
+    STATE_ERRNO,
+    STATE_FD,
+    STATE_FLAGS,
+    TAIL_EMPTY_FILE,
+    TAIL_ERROR_UNNAMED,
+    TAIL_LEN,
+    TAIL_N,
+    TAIL_NOT_SEEKABLE,
+    TAIL_PLAIN,
+    TAIL_START,
+)
 from skyutils._bindings.state import State
-from skyutils._native import (DIR_COUNT, ERR_OS, MORE, OK, STATE_ERRNO, STATE_FD, STATE_FLAGS,
-                              TAIL_EMPTY_FILE, TAIL_ERROR_UNNAMED, TAIL_LEN, TAIL_N,
-                              TAIL_NOT_SEEKABLE, TAIL_PLAIN, TAIL_START)
 from skyutils._pure import files as pure
 
 _read_tail = _native.direct('skyutils_read_last_n_lines')
@@ -19,8 +33,9 @@ _I64_MAX = 2**63 - 1
 # Decoding the whole tail at once equals decoding line by line when b'\n' can never sit
 # inside a character or an error range: ASCII-compatible codecs, the standard handlers.
 _WHOLE_TAIL_CODECS = frozenset(['utf-8', 'utf8', 'UTF-8', 'ascii', 'latin-1', 'latin1'])
-_WHOLE_TAIL_ERRORS = frozenset(['replace', 'strict', 'ignore', 'surrogateescape',
-                                'backslashreplace'])
+_WHOLE_TAIL_ERRORS = frozenset(
+    ['replace', 'strict', 'ignore', 'surrogateescape', 'backslashreplace']
+)
 # str.splitlines() also breaks at \r, \x0b, \x0c, \x1c-\x1e (checked as bytes below) and at
 # these; SkyPilot splits at b'\n' only (and strips '\r').
 _OTHER_BREAK_CHARS = ('\x85', '\u2028', '\u2029')
@@ -55,14 +70,21 @@ def decode_tail(data: bytes, encoding: str, errors: str, plain: bool = False) ->
             return _whole_tail_lines(data.decode(encoding, errors))
         # Chained `in` (memchr each) rather than any() over a generator: a short tail pays
         # ~1 us for the generator alone.
-        if (b'\r' not in data and b'\x0b' not in data and b'\x0c' not in data and
-                b'\x1c' not in data and b'\x1d' not in data and b'\x1e' not in data):
+        if (
+            b'\r' not in data
+            and b'\x0b' not in data
+            and b'\x0c' not in data
+            and b'\x1c' not in data
+            and b'\x1d' not in data
+            and b'\x1e' not in data
+        ):
             try:
                 text = data.decode(encoding, errors)
             except UnicodeDecodeError:
                 text = None  # Decode line by line below: same error, same place in its line.
-            if text is not None and (data.isascii() or
-                                     not any(mark in text for mark in _OTHER_BREAK_CHARS)):
+            if text is not None and (
+                data.isascii() or not any(mark in text for mark in _OTHER_BREAK_CHARS)
+            ):
                 return _whole_tail_lines(text)  # Only '\n' breaks lines here: checked above.
     return pure.decode_tail_lines(data.split(b'\n'), encoding, errors)
 
@@ -76,14 +98,17 @@ def _whole_tail_lines(text: str) -> List[str]:
     return lines
 
 
-def read_last_n_lines(file_path: str,
-                      n: int,
-                      chunk_size: int = 8192,
-                      encoding: str = 'utf-8',
-                      errors: str = 'replace') -> List[str]:
+def read_last_n_lines(
+    file_path: str, n: int, chunk_size: int = 8192, encoding: str = 'utf-8', errors: str = 'replace'
+) -> List[str]:
     """Returns the last n lines of a file; all but the last end with '\\n'."""
-    if (type(n) is int and n > 0 and type(chunk_size) is int and chunk_size > 0 and
-            isinstance(file_path, (str, bytes, os.PathLike))):
+    if (
+        type(n) is int
+        and n > 0
+        and type(chunk_size) is int
+        and chunk_size > 0
+        and isinstance(file_path, (str, bytes, os.PathLike))
+    ):
         # The path's existence is checked (as SkyPilot does) only if opening it fails: an
         # open descriptor proves it, and the stat would be a fifth of a short tail's cost.
         read = tail_bytes(file_path, n)
@@ -107,8 +132,11 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
     Python must serve the call. `n` >= 1."""
     try:
         # os.fsencode's own steps for a str, inline: a short tail is 10 us all told.
-        raw = (file_path.encode(_FS_ENCODING, _FS_ERRORS) if type(file_path) is str else
-               os.fsencode(file_path))
+        raw = (
+            file_path.encode(_FS_ENCODING, _FS_ERRORS)
+            if type(file_path) is str
+            else os.fsencode(file_path)
+        )
     except TypeError:  # a PathLike that gives neither str nor bytes: Python's open() decides
         return None
     if len(raw) > _native.INT_MAX:
@@ -135,7 +163,7 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
         return None
     start, length = state[TAIL_START], state[TAIL_LEN]
     if not state[STATE_FD]:
-        data, flags = out[start:start + length], state[STATE_FLAGS]
+        data, flags = out[start : start + length], state[STATE_FLAGS]
     else:
         try:
             data = _pread_all(state.descriptor(), length, start)
@@ -181,7 +209,7 @@ def _raise_tail_error(file_path, n: int, errno: int, flags: int) -> None:
     (once SkyPilot's existence check has passed), a seek or read error does not."""
     if flags & TAIL_NOT_SEEKABLE:
         # What SkyPilot's buffered reader raises before it tries to seek (errno is ESPIPE).
-        error = io.UnsupportedOperation(*_not_seekable_args())
+        error: OSError = io.UnsupportedOperation(*_not_seekable_args())
     elif flags & TAIL_ERROR_UNNAMED:
         error = _os_error(errno)
     else:

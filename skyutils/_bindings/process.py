@@ -1,13 +1,16 @@
 """Native bindings of is_process_alive and find_free_port."""
+
 import operator
 import os
 from ctypes import byref, c_int, c_int32
 
 from skyutils import _fallbacks, _native
-from skyutils._native import ERR_OS, LIB, NOT_FOUND, OK
+from skyutils._abi import ERR_OS, NOT_FOUND, OK
+from skyutils._native import LIB
 from skyutils._pure import process as pure
 
 _alive = _native.direct('skyutils_is_process_alive')  # pids fit a C int: MAX_PID == INT_MAX
+assert LIB is not None, 'bindings are imported only once the library is loaded'
 _find_free_port = LIB.skyutils_find_free_port
 
 

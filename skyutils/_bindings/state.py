@@ -6,32 +6,33 @@ descriptor, in the caller's state array. The array owns that descriptor from the
 library stores it: whatever interrupts the caller (KeyboardInterrupt, any exception, a
 signal handler's own call), the array's finalizer releases it.
 """
+
 from ctypes import c_int64
 
-from skyutils import _native
+from skyutils import _abi, _native
 
 _close_state = _native.direct('skyutils_close_state')
 
 
-class State(c_int64 * _native.STATE_SLOTS):
+class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array type
     """One read's state array. A new one is zeroed, which the library takes for "no
     descriptor": the slot holds a descriptor plus one (no __init__ could set a marker before
     an interrupt lands, and a finalizer must never take 0 for a descriptor of its own)."""
 
     def descriptor(self) -> int:
         """The descriptor the library left open here, or -1."""
-        return self[_native.STATE_FD] - 1
+        return self[_abi.STATE_FD] - 1
 
     def release(self) -> None:
         """Closes the descriptor the library left here, if any. Closing and marking the slot
         empty are one library call, so a descriptor number is never closed twice (a second
         close could hit a descriptor someone opened since)."""
-        if self[_native.STATE_FD]:
+        if self[_abi.STATE_FD]:
             _close_state(self)
 
     # The finalizer is release() inlined: a Python frame's entry is where a pending signal's
     # handler runs, and one more frame is one more place where a second Ctrl-C could land
     # before the close. (What a finalizer raises is ignored, as at interpreter shutdown.)
     def __del__(self):
-        if self[_native.STATE_FD]:
+        if self[_abi.STATE_FD]:
             _close_state(self)

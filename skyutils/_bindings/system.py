@@ -1,4 +1,5 @@
 """Native bindings of get_cpu_count, get_mem_size_gb and get_max_workers_for_file_mounts."""
+
 import os
 from typing import Dict, Optional
 
@@ -48,8 +49,10 @@ def get_mem_size_gb() -> float:
     return pure.get_mem_size_gb() if total is None else total / pure.GIB
 
 
-def get_max_workers_for_file_mounts(common_file_mounts: Dict[str, str],
-                                    cloud_str: Optional[str] = None) -> int:
+def get_max_workers_for_file_mounts(
+    common_file_mounts: Dict[str, str], cloud_str: Optional[str] = None
+) -> int:
     """Parallel rsync workers the descriptor limit allows for these file mounts."""
-    return pure.max_workers_for_file_mounts(common_file_mounts, cloud_str,
-                                            estimate_fd_for_directory, pure.get_parallel_threads)
+    return pure.max_workers_for_file_mounts(
+        common_file_mounts, cloud_str, estimate_fd_for_directory, pure.get_parallel_threads
+    )

@@ -1,4 +1,5 @@
 """Native binding of base36_encode."""
+
 from ctypes import create_string_buffer
 
 from skyutils import _fallbacks, _native
@@ -42,8 +43,9 @@ def base36_encode(hex_str: str) -> str:
                         _free_buffers.append(out)
                 else:
                     capacity = length - length // 5 + 3
-                    encoded = _encode(hex_str.encode(), length,
-                                      create_string_buffer(capacity), capacity)
+                    encoded = _encode(
+                        hex_str.encode(), length, create_string_buffer(capacity), capacity
+                    )
                 if encoded is not None:
                     return encoded.decode()
             # Non-ASCII spellings, invalid or negative input: Python decides (and raises).

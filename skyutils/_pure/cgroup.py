@@ -2,6 +2,7 @@
 
 The tree's root is a setting so tests can point both backends at a fixture tree.
 """
+
 import os
 from typing import Optional
 
@@ -55,8 +56,10 @@ def cpu_limit(cgroup_root: str) -> Optional[float]:
     try:
         if is_v2(cgroup_root):
             return parse_cpu_max(_read_text(os.path.join(cgroup_root, 'cpu.max')))
-        return parse_cfs(_read_text(os.path.join(cgroup_root, 'cpu', 'cpu.cfs_quota_us')),
-                         _read_text(os.path.join(cgroup_root, 'cpu', 'cpu.cfs_period_us')))
+        return parse_cfs(
+            _read_text(os.path.join(cgroup_root, 'cpu', 'cpu.cfs_quota_us')),
+            _read_text(os.path.join(cgroup_root, 'cpu', 'cpu.cfs_period_us')),
+        )
     except (OSError, ValueError):
         return None
 

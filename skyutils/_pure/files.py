@@ -1,7 +1,11 @@
 """Pure-Python file functions: read_last_n_lines, hash_file, estimate_fd_for_directory."""
+
 import operator
 import os
-from typing import List
+from typing import TYPE_CHECKING, List
+
+if TYPE_CHECKING:
+    import hashlib
 
 # The tail is read in blocks from 8 KiB (SkyPilot's size, right for short tails) doubling
 # to 1 MiB (few reads for long ones); the result never depends on them.
@@ -47,11 +51,9 @@ def _read_tail_bytes(f, size: int, n: int) -> bytes:
     return b''.join(blocks)
 
 
-def read_last_n_lines(file_path: str,
-                      n: int,
-                      chunk_size: int = 8192,
-                      encoding: str = 'utf-8',
-                      errors: str = 'replace') -> List[str]:
+def read_last_n_lines(
+    file_path: str, n: int, chunk_size: int = 8192, encoding: str = 'utf-8', errors: str = 'replace'
+) -> List[str]:
     """Returns the last n lines of a file; all but the last end with '\\n'."""
     check_tail_args(file_path, n, chunk_size)
     if n == 0:
@@ -72,9 +74,10 @@ def read_last_n_lines(file_path: str,
     return decode_tail_lines(raw_lines, encoding, errors)
 
 
-def hash_file(path: str, hash_alg: str) -> 'hashlib._Hash':  # noqa: F821 (a lazy import)
+def hash_file(path: str, hash_alg: str) -> 'hashlib._Hash':
     """Returns a hashlib object fed with the whole file, read in bounded blocks."""
     import hashlib  # here: OpenSSL's module is a few ms of `import skyutils` otherwise
+
     with open(path, 'rb') as f:
         file_hash = hashlib.new(hash_alg)
         buf = bytearray(_HASH_BLOCK)

@@ -11,6 +11,7 @@ def is_process_alive(pid: int) -> bool:
     if pid <= 0 or pid > MAX_PID:
         return False
     import psutil  # here, not at import: psutil alone costs more than all of skyutils
+
     try:
         if not psutil.pid_exists(pid):
             return False
@@ -25,6 +26,7 @@ def is_process_alive(pid: int) -> bool:
 def find_free_port(start_port: int) -> int:
     """First port from start_port up that an IPv4 TCP socket can bind on all interfaces."""
     import socket  # here: socket is a few ms of `import skyutils` otherwise
+
     for port in range(start_port, PORT_LIMIT):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:

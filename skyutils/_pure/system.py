@@ -1,11 +1,10 @@
 """Pure-Python system functions: CPU count, memory size, thread and worker counts."""
+
 import os
 from typing import Callable, Dict, Optional
 
-
 from skyutils._pure import cgroup
 from skyutils._pure.files import estimate_fd_for_directory
-
 
 CPU_ENV = 'SKYPILOT_POD_CPU_CORE_LIMIT'
 MEM_GB_ENV = 'SKYPILOT_POD_MEMORY_GB_LIMIT'
@@ -70,7 +69,8 @@ def get_cpu_count() -> int:
     if from_env is not None:
         return from_env
     import psutil  # here, not at import: psutil alone costs more than all of skyutils
-    count = psutil.cpu_count()
+
+    count: int = psutil.cpu_count()  # type: ignore[assignment]  # None fails in min(), as SkyPilot's
     if hasattr(os, 'sched_getaffinity'):
         count = min(count, len(os.sched_getaffinity(0)))
     quota = cgroup.cpu_limit(cgroup.root)
@@ -85,6 +85,7 @@ def get_mem_size_gb() -> float:
     if from_env is not None:
         return from_env
     import psutil  # here, not at import: psutil alone costs more than all of skyutils
+
     total = psutil.virtual_memory().total
     limit = cgroup.memory_limit(cgroup.root)
     if limit is not None:
@@ -105,18 +106,24 @@ def warn_if_fd_limit_low(soft_limit: int) -> None:
     global _low_fd_warning_shown
     if soft_limit < _LOW_FD_LIMIT and not _low_fd_warning_shown:
         import logging  # only for this warning: logging costs more to import than skyutils
+
         logging.getLogger('skyutils').warning(
             f'Open file descriptor limit ({soft_limit}) is low. File sync to remote clusters '
             'may be slow. Consider increasing the limit using `ulimit -n <number>` or '
-            'modifying system limits.')
+            'modifying system limits.'
+        )
         _low_fd_warning_shown = True
 
 
-def max_workers_for_file_mounts(common_file_mounts: Dict[str, str], cloud_str: Optional[str],
-                                estimate_fd: Callable[[str], int],
-                                parallel_threads: Callable[[Optional[str]], int]) -> int:
+def max_workers_for_file_mounts(
+    common_file_mounts: Dict[str, str],
+    cloud_str: Optional[str],
+    estimate_fd: Callable[[str], int],
+    parallel_threads: Callable[[Optional[str]], int],
+) -> int:
     """SkyPilot's worker formula, with the per-directory estimate supplied by the backend."""
     import resource  # here: only this formula needs it (and Windows has none)
+
     soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     warn_if_fd_limit_low(soft_limit)
     fd_per_rsync = _MIN_FD_PER_RSYNC
@@ -127,8 +134,10 @@ def max_workers_for_file_mounts(common_file_mounts: Dict[str, str], cloud_str: O
     return min(max(workers, 1), parallel_threads(cloud_str))
 
 
-def get_max_workers_for_file_mounts(common_file_mounts: Dict[str, str],
-                                    cloud_str: Optional[str] = None) -> int:
+def get_max_workers_for_file_mounts(
+    common_file_mounts: Dict[str, str], cloud_str: Optional[str] = None
+) -> int:
     """Parallel rsync workers the descriptor limit allows for these file mounts."""
-    return max_workers_for_file_mounts(common_file_mounts, cloud_str, estimate_fd_for_directory,
-                                       get_parallel_threads)
+    return max_workers_for_file_mounts(
+        common_file_mounts, cloud_str, estimate_fd_for_directory, get_parallel_threads
+    )

@@ -1,4 +1,5 @@
 """Pure-Python string functions: base36_encode, format_float, truncate_long_string."""
+
 from typing import Union
 
 _BASE36_DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -66,5 +67,5 @@ def truncate_long_string(s: str, max_length: int = 35, truncate_middle: bool = F
         stop -= 1  # no word reached it: all but the last, as enumerate's last index gives
     prefix = ' '.join(words[:stop])
     if len(prefix) < max_length:
-        prefix += s[len(prefix):max_length]
+        prefix += s[len(prefix) : max_length]
     return prefix + '...'

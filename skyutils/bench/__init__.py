@@ -11,8 +11,9 @@ each case gets a verdict against issue 6's target: met, bound by the floor, or m
 Modules: fixtures (what cases run on), cases (each function's cases and targets), floors,
 reference (SkyPilot's side), timing, startup (fresh interpreters), report (table, JSON, HTML).
 """
+
 import statistics
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import skyutils
 from skyutils import _dispatch, _native, _pure
@@ -23,21 +24,50 @@ from skyutils.bench.report import html, save_html, save_json, summarize, table
 from skyutils.bench.startup import import_skyutils, startup_hook
 from skyutils.bench.timing import machine, measure, thread_scaling, verdict
 
-__all__ = ['LINE', 'TARGETS', 'Case', 'Fixtures', 'build_cases', 'case_makers', 'html',
-           'import_skyutils', 'machine', 'measure', 'run', 'save_html', 'save_json',
-           'startup_hook', 'summarize', 'table', 'target_of', 'thread_scaling', 'verdict']
+__all__ = [
+    'LINE',
+    'TARGETS',
+    'Case',
+    'Fixtures',
+    'build_cases',
+    'case_makers',
+    'html',
+    'import_skyutils',
+    'machine',
+    'measure',
+    'run',
+    'save_html',
+    'save_json',
+    'startup_hook',
+    'summarize',
+    'table',
+    'target_of',
+    'thread_scaling',
+    'verdict',
+]
 
 
-def run(quick: bool = False, functions: Optional[List[str]] = None,
-        progress: Callable[[str], None] = lambda text: None,
-        startup_only: bool = False) -> Dict[str, object]:
+def run(
+    quick: bool = False,
+    functions: Optional[List[str]] = None,
+    progress: Callable[[str], None] = lambda text: None,
+    startup_only: bool = False,
+) -> Dict[str, Any]:
     """Builds the fixtures, measures every case (or those of `functions`), cleans up; with
     `startup_only`, only what the hook and `import skyutils` add to an interpreter's start."""
     if startup_only:
         progress('startup: fresh interpreters')
-        return {'machine': machine(), 'quick': quick, 'rounds': 0, 'startup_hook': startup_hook(),
-                'import': import_skyutils(), 'backends': {}, 'results': [],
-                'summary': summarize([]), 'thread_scaling': {}}
+        return {
+            'machine': machine(),
+            'quick': quick,
+            'rounds': 0,
+            'startup_hook': startup_hook(),
+            'import': import_skyutils(),
+            'backends': {},
+            'results': [],
+            'summary': summarize([]),
+            'thread_scaling': {},
+        }
     reference = reference_functions()
     fx = Fixtures(quick, progress)
     rounds, budget = (5, 0.02) if quick else (31, 0.025)
@@ -46,11 +76,13 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
         results = []
         for index, case in enumerate(cases, 1):
             progress(f'[{index}/{len(cases)}] {case.function}: {case.label}')
-            implementations = {'skyutils': getattr(skyutils, case.function),
-                               'python': getattr(_pure, case.function)}
-            if (_native.LIB is not None and
-                    case.function in _dispatch.NATIVE_REASONS):
+            implementations = {
+                'skyutils': getattr(skyutils, case.function),
+                'python': getattr(_pure, case.function),
+            }
+            if _native.LIB is not None and case.function in _dispatch.NATIVE_REASONS:
                 from skyutils import _bindings
+
                 implementations['native'] = getattr(_bindings, case.function)
             if case.function in reference:
                 implementations['skypilot'] = reference[case.function]
@@ -60,19 +92,28 @@ def run(quick: bool = False, functions: Optional[List[str]] = None,
             progress('read_last_n_lines: two threads against one')
             big_log = fx.log((64 if quick else 1024) << 20)
             for n in (1000, 100_000):
-                samples = [thread_scaling(big_log, n, 6 if n > 1000 else 50)
-                           for _ in range(rounds // 3)]
+                samples = [
+                    thread_scaling(big_log, n, 6 if n > 1000 else 50) for _ in range(rounds // 3)
+                ]
                 scaling[f'read_last_n_lines n={n}'] = {
-                    key: statistics.median(sample[key] for sample in samples)
-                    for key in samples[0]}
+                    key: statistics.median(sample[key] for sample in samples) for key in samples[0]
+                }
     finally:
         fx.close()
     hook = imported = None
     if not functions:
         progress('startup: fresh interpreters')
         hook, imported = startup_hook(), import_skyutils()
-    return {'machine': machine(), 'quick': quick, 'rounds': rounds, 'startup_hook': hook,
-            'import': imported,
-            'backends': {name: choice['backend'] for name, choice in
-                         skyutils.backend_info()['functions'].items()},
-            'results': results, 'summary': summarize(results), 'thread_scaling': scaling}
+    return {
+        'machine': machine(),
+        'quick': quick,
+        'rounds': rounds,
+        'startup_hook': hook,
+        'import': imported,
+        'backends': {
+            name: choice['backend'] for name, choice in skyutils.backend_info()['functions'].items()
+        },
+        'results': results,
+        'summary': summarize(results),
+        'thread_scaling': scaling,
+    }

@@ -1,9 +1,10 @@
 """Each function's hot cases, their targets, and what builds them."""
+
 import hashlib
 import os
 from typing import Callable, Dict, List, Optional
 
-from skyutils import _native
+from skyutils import _abi
 from skyutils.bench.fixtures import Fixtures
 from skyutils.bench.floors import Timer, cgroup_root, library_floor, tail_floor
 
@@ -11,8 +12,15 @@ from skyutils.bench.floors import Timer, cgroup_root, library_floor, tail_floor
 class Case:
     """One measurement: a function, its arguments, and how many calls one timing covers."""
 
-    def __init__(self, function: str, label: str, args: tuple = (), calls: int = 1,
-                 floor: Optional[Timer] = None, floor_note: str = ''):
+    def __init__(
+        self,
+        function: str,
+        label: str,
+        args: tuple = (),
+        calls: int = 1,
+        floor: Optional[Timer] = None,
+        floor_note: str = '',
+    ):
         self.function = function
         self.label = label
         self.args = args
@@ -75,52 +83,128 @@ def case_makers(fx: Fixtures) -> Dict[str, Callable[[], List[Case]]]:
     pids = 100 if quick else 500
     busy = 100 if quick else 500
     hashed = (16 if quick else 64) << 20
-    return dict([
-        ('read_last_n_lines', lambda: [
-            _tail_case(f'n={n}, {big_name} log', fx.log(big), n)
-            for n in (10, 1000, 100_000)] + [
-            _tail_case('n=1000, 10 MiB log', fx.log(10 << 20), 1000)]),
-        ('estimate_fd_for_directory', lambda: [Case(
-            'estimate_fd_for_directory', f'{entries} entries', (fx.directory(entries),),
-            floor=library_floor(_native.FLOOR_DIRECTORY, os.fsencode(fx.directory(entries))),
-            floor_note='open, getdents64 into 32 KiB until done, close')]),
-        ('get_max_workers_for_file_mounts', lambda: [Case(
-            'get_max_workers_for_file_mounts', f'one dir of {entries} entries',
-            ({'/remote': fx.directory(entries)},),
-            floor=library_floor(_native.FLOOR_DIRECTORY, os.fsencode(fx.directory(entries))),
-            floor_note='the directory count above')]),
-        ('get_cpu_count', lambda: [Case(
-            'get_cpu_count', 'cgroup and affinity read',
-            floor=library_floor(_native.FLOOR_CPU_COUNT, cgroup_root()),
-            floor_note='sysconf (reads sysfs), sched_getaffinity, stat, the cgroup CPU files '
-                       'SkyPilot reads here')]),
-        ('get_mem_size_gb', lambda: [Case(
-            'get_mem_size_gb', 'physical memory and cgroup limit',
-            floor=library_floor(_native.FLOOR_MEMORY, cgroup_root()),
-            floor_note='sysinfo, stat, the cgroup memory file (open, fstat, read, close)')]),
-        ('is_process_alive', lambda: [_alive_case(fx.live_pids(pids))]),
-        ('find_free_port', lambda: [Case('find_free_port', f'{busy} busy ports ahead',
-                                         (fx.busy_ports(busy),))]),
-        ('base36_encode', lambda: [Case('base36_encode', '32-digit hex',
-                                        (hashlib.md5(b'bench').hexdigest(),))]),
-        ('hash_file', lambda: [Case('hash_file', f'sha256, {hashed >> 20} MiB',
-                                    (fx.blob(hashed), 'sha256'))]),
-        ('format_float', lambda: [Case('format_float', '2.25', (2.25,))]),
-        ('truncate_long_string', lambda: [Case(
-            'truncate_long_string', '35 of a 60-char command',
-            ('sky launch --cloud aws --gpus A100:8 task.yaml --env FOO=bar --detach',))]),
-        ('get_parallel_threads', lambda: [Case('get_parallel_threads', "'kubernetes'",
-                                               ('kubernetes',))]),
-    ])
+    return dict(
+        [
+            (
+                'read_last_n_lines',
+                lambda: (
+                    [
+                        _tail_case(f'n={n}, {big_name} log', fx.log(big), n)
+                        for n in (10, 1000, 100_000)
+                    ]
+                    + [_tail_case('n=1000, 10 MiB log', fx.log(10 << 20), 1000)]
+                ),
+            ),
+            (
+                'estimate_fd_for_directory',
+                lambda: [
+                    Case(
+                        'estimate_fd_for_directory',
+                        f'{entries} entries',
+                        (fx.directory(entries),),
+                        floor=library_floor(
+                            _abi.FLOOR_DIRECTORY, os.fsencode(fx.directory(entries))
+                        ),
+                        floor_note='open, getdents64 into 32 KiB until done, close',
+                    )
+                ],
+            ),
+            (
+                'get_max_workers_for_file_mounts',
+                lambda: [
+                    Case(
+                        'get_max_workers_for_file_mounts',
+                        f'one dir of {entries} entries',
+                        ({'/remote': fx.directory(entries)},),
+                        floor=library_floor(
+                            _abi.FLOOR_DIRECTORY, os.fsencode(fx.directory(entries))
+                        ),
+                        floor_note='the directory count above',
+                    )
+                ],
+            ),
+            (
+                'get_cpu_count',
+                lambda: [
+                    Case(
+                        'get_cpu_count',
+                        'cgroup and affinity read',
+                        floor=library_floor(_abi.FLOOR_CPU_COUNT, cgroup_root()),
+                        floor_note=(
+                            'sysconf (reads sysfs), sched_getaffinity, stat, the cgroup CPU '
+                            'files SkyPilot reads here'
+                        ),
+                    )
+                ],
+            ),
+            (
+                'get_mem_size_gb',
+                lambda: [
+                    Case(
+                        'get_mem_size_gb',
+                        'physical memory and cgroup limit',
+                        floor=library_floor(_abi.FLOOR_MEMORY, cgroup_root()),
+                        floor_note=(
+                            'sysinfo, stat, the cgroup memory file (open, fstat, read, close)'
+                        ),
+                    )
+                ],
+            ),
+            ('is_process_alive', lambda: [_alive_case(fx.live_pids(pids))]),
+            (
+                'find_free_port',
+                lambda: [
+                    Case('find_free_port', f'{busy} busy ports ahead', (fx.busy_ports(busy),))
+                ],
+            ),
+            (
+                'base36_encode',
+                lambda: [
+                    Case('base36_encode', '32-digit hex', (hashlib.md5(b'bench').hexdigest(),))
+                ],
+            ),
+            (
+                'hash_file',
+                lambda: [
+                    Case('hash_file', f'sha256, {hashed >> 20} MiB', (fx.blob(hashed), 'sha256'))
+                ],
+            ),
+            ('format_float', lambda: [Case('format_float', '2.25', (2.25,))]),
+            (
+                'truncate_long_string',
+                lambda: [
+                    Case(
+                        'truncate_long_string',
+                        '35 of a 60-char command',
+                        ('sky launch --cloud aws --gpus A100:8 task.yaml --env FOO=bar --detach',),
+                    )
+                ],
+            ),
+            (
+                'get_parallel_threads',
+                lambda: [Case('get_parallel_threads', "'kubernetes'", ('kubernetes',))],
+            ),
+        ]
+    )
 
 
 def _tail_case(label: str, path: str, n: int) -> Case:
-    return Case('read_last_n_lines', label, (path, n), floor=tail_floor(path, n),
-                floor_note='open, fstat, lseek, one pread of the tail, close; then decode '
-                           'and split into n str')
+    return Case(
+        'read_last_n_lines',
+        label,
+        (path, n),
+        floor=tail_floor(path, n),
+        floor_note='open, fstat, lseek, one pread of the tail, close; then decode '
+        'and split into n str',
+    )
 
 
 def _alive_case(pids: List[int]) -> Case:
-    return Case('is_process_alive', f'{len(pids)} live pids', (pids,), calls=len(pids),
-                floor=library_floor(_native.FLOOR_PROCESS, amount=pids[0]),
-                floor_note='pidfd_open, close, open + read + close of /proc/<pid>/stat (per pid)')
+    return Case(
+        'is_process_alive',
+        f'{len(pids)} live pids',
+        (pids,),
+        calls=len(pids),
+        floor=library_floor(_abi.FLOOR_PROCESS, amount=pids[0]),
+        floor_note='pidfd_open, close, open + read + close of /proc/<pid>/stat (per pid)',
+    )

@@ -1,4 +1,5 @@
 """The files, directories, processes and sockets the cases run on; all removed on close."""
+
 import os
 import shutil
 import socket

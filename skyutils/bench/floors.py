@@ -1,10 +1,11 @@
 """Floors: the least any implementation must do for a case (bare system calls timed in the
 library, or the Python objects Python must build), as timers."""
+
 import os
 import time
 from typing import Callable, Optional
 
-from skyutils import _native
+from skyutils import _abi, _native
 from skyutils.bench.fixtures import LINE
 
 # A timer: given a repeat count, runs that many calls and returns seconds per call.
@@ -29,6 +30,7 @@ def python_timer(fn: Callable[[], object]) -> Timer:
         for _ in range(repeat):
             fn()
         return (time.perf_counter() - start) / repeat
+
     return timer
 
 
@@ -38,7 +40,7 @@ def tail_bytes(path: str, n: int) -> bytes:
         size = f.seek(0, os.SEEK_END)
         step = min(size, (n + 1) * (len(LINE) + 8))
         f.seek(size - step)
-        return b'\n'.join(f.read(step).split(b'\n')[-n - 1:-1])
+        return b'\n'.join(f.read(step).split(b'\n')[-n - 1 : -1])
 
 
 def tail_floor(path: str, n: int) -> Optional[Timer]:
@@ -46,7 +48,7 @@ def tail_floor(path: str, n: int) -> Optional[Timer]:
     the result from them (decode, split into n str: CPython's work, which holds the GIL)."""
     data = tail_bytes(path, n)
     build = python_timer(lambda: data.decode('utf-8', 'replace').splitlines(True))
-    read = library_floor(_native.FLOOR_TAIL_READ, os.fsencode(path), len(data) + 1)
+    read = library_floor(_abi.FLOOR_TAIL_READ, os.fsencode(path), len(data) + 1)
     if read is None:
         return None
     return lambda repeat: build(repeat) + read(repeat)
@@ -54,4 +56,5 @@ def tail_floor(path: str, n: int) -> Optional[Timer]:
 
 def cgroup_root() -> bytes:
     from skyutils._pure import cgroup
+
     return os.fsencode(cgroup.root)

@@ -1,4 +1,5 @@
 """What skyutils is measured against: SkyPilot's own functions, or the code SkyPilot inlines."""
+
 import importlib.util
 import os
 from typing import Callable, Dict
@@ -13,7 +14,7 @@ def reference_functions() -> Dict[str, Callable]:
     for module_name, names in _registry.skypilot_modules().items():
         try:
             module = importlib.import_module(module_name)
-        except Exception:  # noqa: BLE001 - any import failure means "no reference"
+        except Exception:
             return {}
         found.update({name: getattr(module, name) for name in names})
     return dict(found, **reference_inline())
@@ -21,8 +22,10 @@ def reference_functions() -> Dict[str, Callable]:
 
 def reference_inline() -> Dict[str, Callable]:
     """The functions SkyPilot inlines (no module row): its inline code is the reference."""
-    return {'estimate_fd_for_directory': lambda path: len(os.listdir(path)) * 5,
-            'is_process_alive': _psutil_alive}
+    return {
+        'estimate_fd_for_directory': lambda path: len(os.listdir(path)) * 5,
+        'is_process_alive': _psutil_alive,
+    }
 
 
 def _psutil_alive(pid: int) -> bool:

@@ -1,15 +1,17 @@
 """Timing: rounds of shuffled batches, medians and per-round ratios, verdicts, thread scaling."""
+
 import contextlib
+import functools
 import os
 import platform
 import random
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Any, Callable, Dict, List
 
 import skyutils
-from skyutils import _dispatch, _native, _pure
+from skyutils import _abi, _dispatch, _native, _pure
 from skyutils.bench.cases import FLOOR_SLACK, Case, target_of
 from skyutils.bench.floors import Timer, python_timer, tail_bytes
 
@@ -40,12 +42,13 @@ def _calibrate(timer: Timer, budget: float) -> int:
         repeat *= 10
 
 
-def measure(case: Case, implementations: Dict[str, Callable], rounds: int,
-            budget: float) -> Dict[str, object]:
+def measure(
+    case: Case, implementations: Dict[str, Callable], rounds: int, budget: float
+) -> Dict[str, Any]:
     """Interleaved rounds; per implementation the median time, and median per-round ratios."""
     timers: Dict[str, Timer] = {
-        name: (lambda repeat, fn=fn: _batch(fn, case, repeat))
-        for name, fn in implementations.items()}
+        name: functools.partial(_batch, fn, case) for name, fn in implementations.items()
+    }
     if case.floor is not None:
         floor, calls = case.floor, case.calls  # the floor times one call: scale to a batch
         timers['floor'] = lambda repeat: floor(repeat * calls) * calls
@@ -56,8 +59,9 @@ def measure(case: Case, implementations: Dict[str, Callable], rounds: int,
         random.shuffle(order)
         for name in order:
             times[name].append(timers[name](repeats[name]))
-    result: Dict[str, object] = {
-        'function': case.function, 'case': case.label,
+    result: Dict[str, Any] = {
+        'function': case.function,
+        'case': case.label,
         'seconds': {name: statistics.median(values) for name, values in times.items()},
         'speedup': {},
     }
@@ -80,7 +84,7 @@ def measure(case: Case, implementations: Dict[str, Callable], rounds: int,
     return result
 
 
-def verdict(result: Dict[str, object]) -> str:
+def verdict(result: Dict[str, Any]) -> str:
     """'met', 'floor' (the target asks for more than this machine's floor allows), 'missed',
     or '' when there is no target or no reference to compare with."""
     target = result.get('target')
@@ -125,8 +129,7 @@ def thread_scaling(path: str, n: int, calls: int) -> Dict[str, float]:
     2 / (1 + gil_held) the work of one. `library`: the same for the GIL-free part alone (the
     library call and the read), which shows whether that part runs in parallel, and
     `system_calls` for the bare system calls under it (open, pread, close, looped in Rust)."""
-    scaling = {'ratio': _two_threads_over_one(lambda: skyutils.read_last_n_lines(path, n),
-                                              calls)}
+    scaling = {'ratio': _two_threads_over_one(lambda: skyutils.read_last_n_lines(path, n), calls)}
     data = tail_bytes(path, n)
     build = python_timer(lambda: data.decode('utf-8', 'replace').splitlines(True))
     per_call = python_timer(lambda: skyutils.read_last_n_lines(path, n))(calls)
@@ -135,13 +138,15 @@ def thread_scaling(path: str, n: int, calls: int) -> Dict[str, float]:
     scaling['gil'] = 1.0 if getattr(sys, '_is_gil_enabled', lambda: True)() else 0.0
     scaling['gil_held'] = min(1.0, build(calls) / per_call) if scaling['gil'] else 0.0
     scaling['bound'] = min(2.0, float(os.cpu_count() or 1)) / (1 + scaling['gil_held'])
-    if _dispatch.serve('read_last_n_lines') is not getattr(_pure, 'read_last_n_lines'):
+    if _dispatch.serve('read_last_n_lines') is not _pure.read_last_n_lines:
         from skyutils._bindings import files
+
         scaling['library'] = _two_threads_over_one(lambda: files.tail_bytes(path, n), calls)
         # The bare system calls of the floor, 20 at a time in Rust: what the machine allows.
         raw, floor_ns = os.fsencode(path), _native.direct('skyutils_floor_ns')
         scaling['system_calls'] = _two_threads_over_one(
-            lambda: floor_ns(_native.FLOOR_TAIL_READ, raw, len(raw), len(data) + 1, 20), calls)
+            lambda: floor_ns(_abi.FLOOR_TAIL_READ, raw, len(raw), len(data) + 1, 20), calls
+        )
     return scaling
 
 
@@ -154,7 +159,10 @@ def machine() -> Dict[str, str]:
                     model = line.split(':', 1)[1].strip()
                     break
     return {
-        'platform': platform.platform(), 'cpu': model, 'cpus': str(os.cpu_count()),
-        'python': sys.version.split()[0], 'skyutils': skyutils.__version__,
+        'platform': platform.platform(),
+        'cpu': model,
+        'cpus': str(os.cpu_count()),
+        'python': sys.version.split()[0],
+        'skyutils': skyutils.__version__,
         'library': str(_native.LOADED.version),
     }
