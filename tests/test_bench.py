@@ -53,7 +53,7 @@ def test_summary_takes_floor_bound_cases_to_their_floor():
     summary = bench.summarize(results)
     assert summary['cases'] == 4 and summary['minimum'] == pytest.approx(3)
     assert summary['at_floors']['minimum'] == pytest.approx(4)
-    assert summary['verdicts'] == {'met': 2, 'floor': 1, 'missed': 1}
+    assert summary['verdicts'] == {'met': 2, 'floor': 1, 'missed': 1, 'noise': 0}
     assert summary['tail_big_over_small'] == pytest.approx(1.1)
     assert summary['means_met'] is False
 

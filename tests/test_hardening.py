@@ -333,7 +333,7 @@ def test_memory_stays_flat(files, impl):
     assert resident_bytes() - before < 4 * 1024 * 1024
 
 
-# --- Special files, interrupts, many threads, odd processes (issue 11) ---------------------
+# --- Special files, interrupts, many threads, odd processes -------------------------------
 
 
 def in_thread(call, timeout: float):

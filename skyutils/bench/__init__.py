@@ -6,10 +6,13 @@ when importable; for the two helpers SkyPilot inlines, its inline code). Every r
 batch of each in shuffled order; a case reports medians and the median of per-round ratios.
 Where a case has one, its `floor` (the least any implementation must do: bare system calls
 timed inside the library, the Python objects built by Python) is timed in the same rounds, and
-each case gets a verdict against issue 6's target: met, bound by the floor, or missed.
+each case gets a verdict against its target: met, bound by the floor, missed, or noise when
+the margin is inside the run's own noise (judge.py). Without SkyPilot, skyutils is compared
+with its pure-Python twin, and no verdict is given.
 
 Modules: fixtures (what cases run on), cases (each function's cases and targets), floors,
-reference (SkyPilot's side), timing, startup (fresh interpreters), report (table, JSON, HTML).
+reference (SkyPilot's side), timing, judge (noise and verdicts), startup (fresh
+interpreters), report (table, JSON, HTML).
 """
 
 import statistics
@@ -19,10 +22,11 @@ import skyutils
 from skyutils import _dispatch, _native, _pure
 from skyutils.bench.cases import TARGETS, Case, build_cases, case_makers, target_of
 from skyutils.bench.fixtures import LINE, Fixtures
+from skyutils.bench.judge import load_average, run_noise, verdict
 from skyutils.bench.reference import reference_functions
 from skyutils.bench.report import html, save_html, save_json, summarize, table
 from skyutils.bench.startup import import_skyutils, startup_hook
-from skyutils.bench.timing import machine, measure, thread_scaling, verdict
+from skyutils.bench.timing import machine, measure, thread_scaling
 
 __all__ = [
     'LINE',
@@ -53,21 +57,26 @@ def run(
     progress: Callable[[str], None] = lambda text: None,
     startup_only: bool = False,
 ) -> Dict[str, Any]:
-    """Builds the fixtures, measures every case (or those of `functions`), cleans up; with
-    `startup_only`, only what the hook and `import skyutils` add to an interpreter's start."""
+    """Builds the fixtures, measures every case (or those of `functions`), judges them against
+    the run's own noise, cleans up; with `startup_only`, only what the hook and `import
+    skyutils` add to an interpreter's start."""
+    report: Dict[str, Any] = {
+        'machine': machine(),
+        'quick': quick,
+        'rounds': 0,
+        'reference': reference_version(),
+        'startup_hook': None,
+        'import': None,
+        'backends': {},
+        'results': [],
+        'thread_scaling': {},
+    }
     if startup_only:
         progress('startup: fresh interpreters')
-        return {
-            'machine': machine(),
-            'quick': quick,
-            'rounds': 0,
-            'startup_hook': startup_hook(),
-            'import': import_skyutils(),
-            'backends': {},
-            'results': [],
-            'summary': summarize([]),
-            'thread_scaling': {},
-        }
+        report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+        report['summary'] = summarize([])
+        return report
+    load = {'before': load_average(), 'cpus': int(report['machine']['cpus'] or 1)}
     reference = reference_functions()
     fx = Fixtures(quick, progress)
     rounds, budget = (5, 0.02) if quick else (31, 0.025)
@@ -93,27 +102,42 @@ def run(
             big_log = fx.log((64 if quick else 1024) << 20)
             for n in (1000, 100_000):
                 samples = [
-                    thread_scaling(big_log, n, 6 if n > 1000 else 50) for _ in range(rounds // 3)
+                    thread_scaling(big_log, n, 6 if n > 1000 else 50)
+                    for _ in range(max(3, rounds // 3))
                 ]
-                scaling[f'read_last_n_lines n={n}'] = {
-                    key: statistics.median(sample[key] for sample in samples) for key in samples[0]
+                found: Dict[str, Any] = {
+                    key: statistics.median(s[key] for s in samples) for key in samples[0]
                 }
+                found['ratio_range'] = [
+                    min(s['ratio'] for s in samples),
+                    max(s['ratio'] for s in samples),
+                ]
+                scaling[f'read_last_n_lines n={n}'] = found
     finally:
         fx.close()
-    hook = imported = None
+    load['after'] = load_average()
     if not functions:
         progress('startup: fresh interpreters')
-        hook, imported = startup_hook(), import_skyutils()
-    return {
-        'machine': machine(),
-        'quick': quick,
-        'rounds': rounds,
-        'startup_hook': hook,
-        'import': imported,
-        'backends': {
-            name: choice['backend'] for name, choice in skyutils.backend_info()['functions'].items()
-        },
-        'results': results,
-        'summary': summarize(results),
-        'thread_scaling': scaling,
+        report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+    report['backends'] = {
+        name: choice['backend'] for name, choice in skyutils.backend_info()['functions'].items()
     }
+    noise = run_noise(results, report['backends'], load)
+    for result in results:
+        result['verdict'] = verdict(result, noise['margin'])
+    report.update(
+        rounds=rounds,
+        results=results,
+        thread_scaling=scaling,
+        noise=noise,
+        summary=summarize(results, noise['margin']),
+    )
+    return report
+
+
+def reference_version() -> Optional[str]:
+    """The installed SkyPilot's distribution and version, or None."""
+    from skyutils import _patch
+
+    distribution, version = _patch.installed_skypilot()
+    return f'{distribution} {version}' if distribution else None

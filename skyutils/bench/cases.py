@@ -32,8 +32,9 @@ class Case:
         self.floor_note = floor_note
 
 
-# Issue 6's targets: skypilot time / skyutils time, per (function, case label prefix). A
-# target marked 'floor' means "within 10% of the floor" (directory counting: the kernel's time).
+# The targets set when the functions were first measured: skypilot time / skyutils time, per
+# (function, case label prefix). A target marked 'floor' means "within 10% of the floor"
+# (directory counting: the kernel's time).
 TARGETS = {
     ('read_last_n_lines', 'n=10,'): 3.0,
     ('read_last_n_lines', 'n=1000,'): 8.0,

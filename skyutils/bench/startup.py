@@ -85,7 +85,7 @@ def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, Any]]:
     }
 
 
-IMPORT_TARGET_US = 15000.0  # `import skyutils`, library loaded and serving (issue 14)
+IMPORT_TARGET_US = 15000.0  # `import skyutils`, library loaded and serving: about json's order
 
 
 def import_skyutils(runs: int = STARTUP_RUNS) -> Dict[str, Any]:

@@ -12,8 +12,9 @@ from typing import Any, Callable, Dict, List
 
 import skyutils
 from skyutils import _abi, _dispatch, _native, _pure
-from skyutils.bench.cases import FLOOR_SLACK, Case, target_of
+from skyutils.bench.cases import Case, target_of
 from skyutils.bench.floors import Timer, python_timer, tail_bytes
+from skyutils.bench.judge import quartiles, verdict
 
 
 def _batch(fn: Callable, case: Case, repeat: int) -> float:
@@ -63,41 +64,29 @@ def measure(
         'function': case.function,
         'case': case.label,
         'seconds': {name: statistics.median(values) for name, values in times.items()},
+        'spread_seconds': {name: list(quartiles(values)) for name, values in times.items()},
         'speedup': {},
+        'spread': {},
     }
+
+    def ratio(key: str, over: str, under: str) -> None:
+        ratios = [o / u for o, u in zip(times[over], times[under])]
+        result['speedup'][key] = statistics.median(ratios)
+        result['spread'][key] = list(quartiles(ratios))
+
     for other in ('skypilot', 'python'):
         if other in times:
-            ratios = [o / s for o, s in zip(times[other], times['skyutils'])]
-            result['speedup'][f'{other}/skyutils'] = statistics.median(ratios)
+            ratio(f'{other}/skyutils', other, 'skyutils')
     if 'native' in times:
-        ratios = [p / n for p, n in zip(times['python'], times['native'])]
-        result['speedup']['python/native'] = statistics.median(ratios)
+        ratio('python/native', 'python', 'native')
     if 'floor' in times:
         result['floor_note'] = case.floor_note
-        ratios = [s / f for s, f in zip(times['skyutils'], times['floor'])]
-        result['speedup']['skyutils/floor'] = statistics.median(ratios)
+        ratio('skyutils/floor', 'skyutils', 'floor')
         if 'skypilot' in times:
-            ratios = [r / f for r, f in zip(times['skypilot'], times['floor'])]
-            result['speedup']['skypilot/floor'] = statistics.median(ratios)
+            ratio('skypilot/floor', 'skypilot', 'floor')
     result['target'] = target_of(case.function, case.label)
-    result['verdict'] = verdict(result)
+    result['verdict'] = verdict(result)  # without the run's noise; run() judges again with it
     return result
-
-
-def verdict(result: Dict[str, Any]) -> str:
-    """'met', 'floor' (the target asks for more than this machine's floor allows), 'missed',
-    or '' when there is no target or no reference to compare with."""
-    target = result.get('target')
-    speedup = result['speedup']
-    if target is None or 'skypilot/skyutils' not in speedup:
-        return ''
-    if target == 'floor':
-        at_floor = speedup.get('skyutils/floor')
-        return 'met' if at_floor is not None and at_floor <= FLOOR_SLACK else 'missed'
-    if speedup['skypilot/skyutils'] >= target:
-        return 'met'
-    best = speedup.get('skypilot/floor')
-    return 'floor' if best is not None and best < target else 'missed'
 
 
 def _two_threads_over_one(work: Callable[[], object], calls: int) -> float:
