@@ -60,6 +60,23 @@ def cargo() -> str:
     return os.environ.get('CARGO', 'cargo')
 
 
+# How to get the library when a build went without it (skyutils/_native.py says the same).
+NATIVE_HINT = (
+    'for the native library, install a platform wheel, or build with SKYUTILS_NATIVE=1 and '
+    'cargo on PATH'
+)
+
+
+def python_only_reason() -> str:
+    """Why this build is Python-only (when wanted() is False)."""
+    chosen = mode()
+    if chosen == '0':
+        return f'{MODE_ENV}=0' if os.environ.get(MODE_ENV) else 'an sdist builds Python-only'
+    if not os.path.isdir(CRATE_DIR):
+        return 'the Rust crate (native/) is not here'
+    return f'{cargo()} is not on PATH'
+
+
 def wanted() -> bool:
     """Whether this build should include the native library."""
     chosen = mode()

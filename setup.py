@@ -39,6 +39,13 @@ class BuildPyWithNative(build_py):
                 os.path.join(self.build_lib, STARTUP_HOOK),
             )
         if not NATIVE:
+            # One line, where the build's output is shown (pip install -v, python -m build).
+            print(
+                f'skypilot-rust: Python-only build ({build_native.python_only_reason()}); '
+                f'{build_native.NATIVE_HINT}',
+                file=sys.stderr,
+                flush=True,
+            )
             return
         if getattr(self, 'editable_mode', False):
             into = os.path.join(build_native.ROOT, 'skyutils', '_lib')  # the tree is the install

@@ -124,6 +124,13 @@ def load_from(path: str) -> LoadResult:
     return LoadResult(lib, f'native library {version} loaded from {path}', version)
 
 
+# What a Python-only install says, with build_native.NATIVE_HINT (tests hold them equal).
+PYTHON_ONLY = (
+    'Python-only install: this build has no native library; for the native library, install '
+    'a platform wheel, or build with SKYUTILS_NATIVE=1 and cargo on PATH'
+)
+
+
 def load() -> LoadResult:
     """The package's own library, unless disabled or absent; warns once when it is broken."""
     _warn_unknown_switch()
@@ -133,13 +140,13 @@ def load() -> LoadResult:
     archive = _zip_archive()
     if archive is not None:
         if not _zip_holds_library():
-            return LoadResult(None, 'Python-only install: this build has no native library')
+            return LoadResult(None, PYTHON_ONLY)
         result = LoadResult(
             None, f'cannot load a library from a zip archive ({archive}); install the wheel instead'
         )
     elif not os.path.isdir(LIB_DIR):
         # A Python-only install (the sdist's default) ships no _lib directory at all.
-        return LoadResult(None, 'Python-only install: this build has no native library')
+        return LoadResult(None, PYTHON_ONLY)
     elif not os.path.isfile(LIB_PATH):
         result = LoadResult(None, f'the native library {LIB_PATH} is missing')
     else:

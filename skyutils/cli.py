@@ -134,7 +134,7 @@ def _bench(args) -> int:
         print(f"skyutils bench: no such function: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     for option, path in (('--json', args.json), ('--html', args.html)):
-        problem = path and _unwritable(path)
+        problem = path and path != '-' and _unwritable(path)
         if problem:  # said before a minute of measuring, not after it
             print(f'skyutils bench: {option} {path}: {problem}', file=sys.stderr)
             return 2
@@ -146,9 +146,12 @@ def _bench(args) -> int:
     )
     if sys.stderr.isatty():
         sys.stderr.write('\r\033[K')
-    for line in bench.table(report):
-        print(line)
-    if args.json:
+    if args.json == '-':  # the report as JSON on stdout, instead of the table
+        print(json.dumps(report, indent=2))
+    else:
+        for line in bench.table(report):
+            print(line)
+    if args.json and args.json != '-':
         bench.save_json(report, args.json)
     if args.html:
         bench.save_html(report, args.html)
@@ -188,6 +191,11 @@ def _migrate(args) -> int:
     if missing:
         print(f"skyutils migrate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.json and (args.diff or args.write):
+        print(
+            'skyutils migrate: --json lists uses; it goes with --check or no mode', file=sys.stderr
+        )
+        return 2
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         print(f'skyutils migrate: --jobs must be at least 1, not {jobs}', file=sys.stderr)
@@ -203,8 +211,11 @@ def _migrate(args) -> int:
         return 2
     # With --diff, stdout is the patch alone (`> m.patch`, then `patch -p0 < m.patch`).
     report_to = sys.stderr if args.diff else sys.stdout
-    for line in migrate.report(results):
-        print(line, file=report_to)
+    if args.json:
+        print(json.dumps(migrate.as_json(results), indent=2))
+    else:
+        for line in migrate.report(results):
+            print(line, file=report_to)
     changed = [r for r in results if r.uses]
     if args.diff:
         for result in changed:
@@ -237,6 +248,7 @@ examples:
   skyutils bench --quick
   skyutils bench --function read_last_n_lines --json bench.json
   skyutils bench --startup
+  skyutils bench --quick --json - | jq .summary
 """
 
 INFO_DESCRIPTION = """\
@@ -261,6 +273,7 @@ examples:
   skyutils migrate --check src/          exit 1 when something can move
   skyutils migrate --diff src/ > m.patch  then: patch -p0 < m.patch
   skyutils migrate --write -j 4 src/     rewrite in place with 4 workers
+  skyutils migrate --check --json src/   the uses as JSON
 
 exit codes: 0 done (or nothing to move), 1 something can move (--check) or a file
 could not be parsed, 2 a usage error.
@@ -317,7 +330,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         help='only what the startup hook and `import skyutils` add to a fresh '
         "interpreter's start (15 interpreters each, a few seconds)",
     )
-    bench.add_argument('--json', metavar='FILE', help='also write the full report as JSON')
+    bench.add_argument(
+        '--json', metavar='FILE', help="also write the full report as JSON ('-': print it instead)"
+    )
     bench.add_argument('--html', metavar='FILE', help='also write an HTML report with a chart')
 
     migrate = commands.add_parser(
@@ -335,6 +350,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         help='print a unified diff (apply it with patch -p0 or git apply -p0)',
     )
     mode.add_argument('--write', action='store_true', help='rewrite the files in place')
+    migrate.add_argument(
+        '--json', action='store_true', help='print the uses as JSON (with --check or no mode)'
+    )
     migrate.add_argument(
         '--jobs',
         '-j',

@@ -568,6 +568,15 @@ def write(result: FileResult) -> None:
     os.replace(temporary, result.path)
 
 
+def as_json(results: List[FileResult]) -> Dict[str, Any]:
+    """The uses and errors, for `skyutils migrate --json`."""
+    return {
+        'files': len(results),
+        'uses': [use._asdict() for result in results for use in result.uses],
+        'errors': {result.path: result.error for result in results if result.error},
+    }
+
+
 def report(results: List[FileResult]) -> Iterator[str]:
     moved: Set[str] = set()
     errors = 0

@@ -130,3 +130,50 @@ def test_bench_checks_its_output_paths_before_measuring(option, tmp_path, capsys
         assert cli.main(['bench', option, str(path)]) == 2
         err = capsys.readouterr().err
         assert err.count('\n') == 1 and said in err, err
+
+
+COMMANDS = ('info', 'check', 'bench', 'migrate')
+
+
+def test_help_documents_exit_codes_and_every_command():
+    done = run_cli('--help')
+    assert done.returncode == 0
+    text = ' '.join(done.stdout.split())
+    assert 'Exit codes: 0 success, 1 a failed check' in text and '2 a usage error' in text
+    for command in COMMANDS:
+        assert f'  {command} ' in done.stdout, command
+        sub = run_cli(command, '--help')
+        assert sub.returncode == 0
+        assert 'examples:' in sub.stdout and f'skyutils {command}' in sub.stdout, command
+        assert '--json' in sub.stdout, f'{command} prints data but has no --json'
+
+
+def test_every_command_prints_json(tmp_path):
+    """--json gives one JSON document on stdout, for each command that prints data."""
+    (tmp_path / 'uses.py').write_text(
+        'from sky.utils.common_utils import base36_encode\nbase36_encode("ff")\n'
+    )
+    runs = {
+        'info': run_cli('info', '--json'),
+        'check': run_cli('check', '--json'),
+        'bench': run_cli('bench', '--startup', '--json', '-'),
+    }
+    try:
+        import libcst  # noqa: F401
+    except ImportError:
+        pass  # migrate needs its extra; its JSON is tested where libcst is installed
+    else:
+        runs['migrate'] = run_cli('migrate', '--check', '--json', str(tmp_path))
+    for command, done in runs.items():
+        document = json.loads(done.stdout)
+        assert isinstance(document, dict), command
+    assert runs['bench'].returncode == 0 and runs['bench'].stdout.lstrip().startswith('{')
+    if 'migrate' in runs:
+        assert runs['migrate'].returncode == 1  # --check: something can move
+        uses = json.loads(runs['migrate'].stdout)['uses']
+        assert [(u['line'], u['function']) for u in uses] == [(1, 'base36_encode')]
+
+
+def test_migrate_json_refuses_a_rewrite_mode(tmp_path):
+    done = run_cli('migrate', '--diff', '--json', str(tmp_path))
+    assert done.returncode == 2 and done.stderr.count('\n') == 1

@@ -344,5 +344,5 @@ def test_a_zip_archive_without_a_library_is_python_only(package_copy, tmp_path):
     archive = tmp_path / 'pure.zip'
     shutil.make_archive(str(archive)[: -len('.zip')], 'zip', str(package_copy))
     got = run_child(archive, tmp_path)
-    assert got['reason'] == 'Python-only install: this build has no native library'
+    assert got['reason'] == _native.PYTHON_ONLY
     assert got['warnings'] == []
