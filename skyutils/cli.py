@@ -129,9 +129,15 @@ def _progress(text: str) -> None:
 def _bench(args) -> int:
     from skyutils import bench
 
-    unknown = set(args.function or ()) - set(skyutils.__all__)
+    from skyutils import _registry
+
+    unknown = set(args.function or ()) - set(_registry.NAMES)
     if unknown:
-        print(f"skyutils bench: no such function: {', '.join(sorted(unknown))}", file=sys.stderr)
+        print(
+            f"skyutils bench: no such function: {', '.join(sorted(unknown))} (one of: "
+            f"{', '.join(_registry.NAMES)})",
+            file=sys.stderr,
+        )
         return 2
     for option, path in (('--json', args.json), ('--html', args.html)):
         problem = path and path != '-' and _unwritable(path)

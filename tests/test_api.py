@@ -75,3 +75,52 @@ def test_the_switch_is_read_at_import(monkeypatch):
     after = skyutils.backend_info()
     assert after['use_rust'] == before['use_rust']
     assert after['functions'] == before['functions']
+
+
+def _fresh(code, env=None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_import_loads_no_heavy_module():
+    """import skyutils stays cheap: psutil and the other costly modules load where used."""
+    done = _fresh(
+        'import sys; before = set(sys.modules); import skyutils; '
+        'print(" ".join(sorted(set(sys.modules) - before)))'
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    heavy = {
+        'psutil',
+        'logging',
+        'inspect',
+        'hashlib',
+        'socket',
+        'threading',
+        'platform',
+        'resource',
+        'skyutils.bench',
+        'skyutils.migrate',
+    }
+    assert not loaded & heavy, loaded & heavy
+
+
+def test_a_broken_psutil_breaks_only_what_needs_it():
+    """psutil failing to import (as 7.1.3 does on PyPy) leaves import skyutils and every
+    function that does not need psutil working; those that do raise its ImportError."""
+    done = _fresh(
+        'import sys; sys.modules["psutil"] = None\n'
+        'import skyutils\n'
+        'print(skyutils.base36_encode("ff"), skyutils.format_float(2.25), '
+        'skyutils.get_parallel_threads() >= 4)\n'
+        'try:\n'
+        '    skyutils._pure.get_mem_size_gb()\n'
+        'except ImportError:\n'
+        '    print("psutil-needed")\n'
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ['73', '2.2', 'True', 'psutil-needed']

@@ -57,6 +57,9 @@ def test_bench_html_report(tmp_path, capsys):
 def test_bench_unknown_function(capsys):
     assert cli.main(['bench', '--function', 'no_such_function']) == 2
     assert 'no such function: no_such_function' in capsys.readouterr().err
+    # Public names that are not one of the twelve have no case: refused before any work.
+    assert cli.main(['bench', '--function', 'backend_info']) == 2
+    assert 'no such function: backend_info (one of: base36_encode' in capsys.readouterr().err
 
 
 def run_cli(*args, env=None):
