@@ -127,9 +127,7 @@ def _progress(text: str) -> None:
 
 
 def _bench(args) -> int:
-    from skyutils import bench
-
-    from skyutils import _registry
+    from skyutils import _registry, bench
 
     unknown = set(args.function or ()) - set(_registry.NAMES)
     if unknown:

@@ -118,3 +118,38 @@ def test_tools_cover_every_function(tmp_path):
     assert set(reference.reference_inline()) == {
         row.name for row in _registry.FUNCTIONS if row.skypilot_module is None
     }
+
+
+def test_pure_exports_the_registry_literally():
+    assert _pure.__all__ == list(_registry.NAMES)
+
+
+def test_a_type_checker_sees_the_public_signatures(tmp_path):
+    """py.typed ships: mypy, run on a user's file, sees each function's signature."""
+    import shutil
+    import subprocess
+
+    mypy = shutil.which('mypy', path=os.environ.get('SKYUTILS_TOOLS_BIN') or None)
+    if mypy is None:
+        if os.environ.get('SKYUTILS_REQUIRE_TOOLS') == '1':
+            pytest.fail('mypy is not installed (wheelhouse-config/requirements-tools.txt)')
+        pytest.skip('mypy is not installed')
+    user = tmp_path / 'user.py'
+    user.write_text(
+        'import skyutils\n'
+        + ''.join(f'reveal_type(skyutils.{name})\n' for name in _registry.NAMES)
+        + "skyutils.read_last_n_lines('log', '10')\n"  # a str for n: an error to report
+    )
+    done = subprocess.run(
+        [mypy, '--no-incremental', '--python-version', '3.10', str(user)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=dict(os.environ, MYPYPATH=ROOT),
+        cwd=str(tmp_path),
+    )
+    revealed = [line for line in done.stdout.splitlines() if 'Revealed type is' in line]
+    assert len(revealed) == len(_registry.NAMES), done.stdout
+    assert all('def (' in line for line in revealed), done.stdout
+    assert 'read_last_n_lines' in done.stdout and 'incompatible type "str"' in done.stdout

@@ -12,14 +12,7 @@ from skyutils._bindings.system import (
     get_mem_size_gb,
 )
 from skyutils._bindings.text import base36_encode
+from skyutils._registry import FUNCTIONS as _FUNCTIONS
 
-__all__ = [
-    'base36_encode',
-    'read_last_n_lines',
-    'find_free_port',
-    'get_cpu_count',
-    'get_mem_size_gb',
-    'get_max_workers_for_file_mounts',
-    'estimate_fd_for_directory',
-    'is_process_alive',
-]
+# The functions that have a binding: those whose row names C symbols.
+__all__ = [function.name for function in _FUNCTIONS if function.c_symbols]

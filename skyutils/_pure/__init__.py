@@ -10,6 +10,8 @@ from skyutils._pure.system import (
 )
 from skyutils._pure.text import base36_encode, format_float, truncate_long_string
 
+# Literal, not read from the registry: type checkers read it for the public signatures
+# (skyutils/__init__.py); tests/test_registry.py holds it to the registry.
 __all__ = [
     'base36_encode',
     'read_last_n_lines',
