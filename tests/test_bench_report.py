@@ -51,6 +51,10 @@ def test_a_margin_inside_the_noise_reads_noise():
     # Far from the target, beyond both: a verdict.
     assert judge.verdict(case('get_cpu_count', 'x', 10, 30), 0.03) == 'missed'
     assert judge.verdict(case('get_cpu_count', 'x', 10, 80), 0.03) == 'met'
+    # A run flagged noisy widens the spread by its noise: the busy run's get_cpu_count.
+    busy = case('get_cpu_count', 'x', 10, 29.3, spread=[2.03, 4.09])
+    assert judge.verdict(busy, 0.28) == 'missed'
+    assert judge.verdict(busy, 0.28, noisy=True) == 'noise'
     # The directory target (within 10% of the floor) too.
     assert judge.verdict(case('estimate_fd_for_directory', 'x', 11.1, 14, floor=10), 0.03) == (
         'noise'
@@ -99,11 +103,23 @@ def test_thread_line_claims_a_bound_only_when_the_run_is_consistent():
 def test_tail_statement_is_judged_only_outside_the_noise():
     big = case('read_last_n_lines', 'n=1000, 1024 MiB log', 0.35, 1)
     small = case('read_last_n_lines', 'n=1000, 10 MiB log', 1.0, 3)
-    assert judge.tail_ratio_verdict(big, small)[1] == 'missed'
+    assert judge.tail_ratio_verdict(big, small)['verdict'] == 'missed'
     big['spread_seconds']['skyutils'] = [0.3, 0.9]
-    assert judge.tail_ratio_verdict(big, small)[1] == 'noise'
+    assert judge.tail_ratio_verdict(big, small)['verdict'] == 'noise'
     line = [line for line in bench.table(_report([big, small])) if 'on the big log' in line][0]
     assert 'not judged: noise' in line
+
+
+def test_tail_statement_judges_skyutils_own_cost_when_the_machine_moved():
+    # This machine's run: 211 us on the big log, 140 us on the small one, but the floors (the
+    # same system calls) moved alike, 174 and 112 us: skyutils' own cost did not change.
+    big = case('read_last_n_lines', 'n=1000, 1024 MiB log', 211, 564, floor=174)
+    small = case('read_last_n_lines', 'n=1000, 10 MiB log', 140, 327, floor=112)
+    found = judge.tail_ratio_verdict(big, small)
+    assert found['time_ratio'] == pytest.approx(1.507, abs=1e-3)
+    assert found['own'] == pytest.approx(0.970, abs=1e-3) and found['verdict'] == 'met'
+    line = [line for line in bench.table(_report([big, small])) if 'on the big log' in line][0]
+    assert 'moved 1.55x' in line and "skyutils' own cost" in line and line.endswith('met).')
 
 
 def test_noise_is_measured_and_a_busy_run_says_so():

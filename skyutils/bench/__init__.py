@@ -124,7 +124,7 @@ def run(
     }
     noise = run_noise(results, report['backends'], load)
     for result in results:
-        result['verdict'] = verdict(result, noise['margin'])
+        result['verdict'] = verdict(result, noise['margin'], noise['noisy'])
     report.update(
         rounds=rounds,
         results=results,
