@@ -200,10 +200,17 @@ def _noise_lines(noise: Optional[Dict[str, Any]]) -> Iterator[str]:
             f'where Python serves, skyutils against python (one function) ran '
             f'{low:.2f}x-{high:.2f}x'
         )
-    yield (
-        f"Noise: {'; '.join(parts)}. A verdict whose margin is within "
-        f"{noise['margin']:.0%}, or whose target lies inside the case's spread, reads `noise`."
-    )
+    if noise['noisy']:
+        rule = (
+            f"A verdict whose target lies inside the case's spread widened by "
+            f"{noise['margin']:.0%} reads `noise`."
+        )
+    else:
+        rule = (
+            f"A verdict whose margin is within {noise['margin']:.0%}, or whose target lies "
+            f"inside the case's spread, reads `noise`."
+        )
+    yield f"Noise: {'; '.join(parts)}. {rule}"
     if noise['noisy']:
         why = (
             'the machine was busy with other work'
