@@ -126,13 +126,8 @@ def test_fingerprints_do_not_depend_on_comments_or_docstrings():
     assert fingerprints[0] == fingerprints[1] != fingerprints[2]
 
 
-def test_patch_on_an_installed_nightly(wheels, tmp_path):
-    """skypilot-nightly installed (its wheel, ahead of the reference on sys.path, whose
-    dependencies it uses): found by its distribution name, every body verified, all ten
-    replaced, no warning."""
-    import reference
-
-    reference.load()  # SkyPilot's dependencies: skip (or fail in CI) without them
+def _install_nightly(wheels, tmp_path):
+    """skypilot-nightly's wheel unpacked into a directory of its own (no dependencies)."""
     target = tmp_path / 'nightly'
     subprocess.run(
         [
@@ -150,6 +145,17 @@ def test_patch_on_an_installed_nightly(wheels, tmp_path):
         check=True,
         capture_output=True,
     )
+    return target
+
+
+def test_patch_on_an_installed_nightly(wheels, tmp_path):
+    """skypilot-nightly installed (its wheel, ahead of the reference on sys.path, whose
+    dependencies it uses): found by its distribution name, every body verified, all ten
+    replaced, no warning."""
+    import reference
+
+    reference.load()  # SkyPilot's dependencies: skip (or fail in CI) without them
+    target = _install_nightly(wheels, tmp_path)
     code = (
         'import json, skyutils\n'
         'from sky.utils import common_utils\n'
@@ -187,23 +193,7 @@ def test_patch_where_only_the_nightly_is_installed(wheels, tmp_path):
     import reference
 
     reference.load()
-    target = tmp_path / 'nightly'
-    subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'pip',
-            'install',
-            '-q',
-            '--no-deps',
-            '--disable-pip-version-check',
-            '--target',
-            str(target),
-            wheels['1.0.0.dev20261027'],
-        ],
-        check=True,
-        capture_output=True,
-    )
+    target = _install_nightly(wheels, tmp_path)
     code = (
         'import importlib.metadata as md, json\n'
         'real = md.distribution\n'
