@@ -11,7 +11,11 @@ from skyutils import _native
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 NATIVE = os.path.join(ROOT, 'native')
-in_checkout = pytest.mark.skipif(not os.path.isdir(NATIVE), reason='native/ is not in this tree')
+in_checkout = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(NATIVE, 'Cargo.toml'))
+    or not os.path.isfile(os.path.join(ROOT, 'pyproject.toml')),
+    reason='the source tree (pyproject.toml, native/Cargo.toml) is not here',
+)
 
 
 def _read(*parts):
