@@ -23,7 +23,7 @@ from skyutils._abi import (
     TAIL_PLAIN,
     TAIL_START,
 )
-from skyutils._bindings.state import State
+from skyutils._bindings.state import State, hold
 from skyutils._pure import files as pure
 
 _read_tail = _native.direct('skyutils_read_last_n_lines')
@@ -151,6 +151,8 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
     # array's finalizer. Released here, because PyPy runs finalizers only when it collects.
     try:
         status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
+        if state[STATE_FD]:  # a long read: held until released, whatever interrupts it
+            hold(state)
         while status == MORE:  # a long scan, in bounded steps: Ctrl-C gets through between them
             status = _read_tail(raw, len(raw), out, _TAIL_BUFFER_SIZE, state)
     except BaseException:
@@ -247,6 +249,8 @@ def estimate_fd_for_directory(path: str) -> int:
             state = State()
             try:
                 status = _count_entries(raw, len(raw), state)
+                if state[STATE_FD]:  # a huge directory: held until released (see tail_bytes)
+                    hold(state)
                 while status == MORE:  # a huge directory, in bounded steps (see tail_bytes)
                     status = _count_entries(raw, len(raw), state)
             except BaseException:

@@ -5,9 +5,17 @@ runs signal handlers (Ctrl-C) between them; the library keeps its place, and an 
 descriptor, in the caller's state array. The array owns that descriptor from the moment the
 library stores it: whatever interrupts the caller (KeyboardInterrupt, any exception, a
 signal handler's own call), the array's finalizer releases it.
+
+A finalizer is Python code, and CPython runs a pending signal's handler on entering it: a
+handler that raises there skips the close. So a state that holds a descriptor is also held in
+`_open` the moment the binding sees the descriptor, and released from there once nothing else
+references it (at each garbage collection).
 """
 
+import gc
+import sys
 from ctypes import c_int64
+from typing import Dict
 
 from skyutils import _abi, _native
 
@@ -29,6 +37,7 @@ class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array
         close could hit a descriptor someone opened since)."""
         if self[_abi.STATE_FD]:
             _close_state(self)
+        _open.pop(id(self), None)
 
     # The finalizer is release() inlined: a Python frame's entry is where a pending signal's
     # handler runs, and one more frame is one more place where a second Ctrl-C could land
@@ -36,3 +45,34 @@ class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array
     def __del__(self):
         if self[_abi.STATE_FD]:
             _close_state(self)
+
+
+# States holding a descriptor, by id: kept alive here until released (see the module's text).
+_open: Dict[int, State] = {}
+# A state nobody else references has this many references while sweep() looks at it: _open's,
+# the loop's variable and getrefcount's argument.
+_UNREFERENCED = 3
+
+
+def hold(state: State) -> None:
+    """Keeps `state` (which holds a descriptor) until it is released."""
+    _open[id(state)] = state
+
+
+def sweep() -> None:
+    """Releases every held state that nothing but `_open` references any more: its call was
+    cut short by an exception that skipped both the release and the finalizer."""
+    if not hasattr(sys, 'getrefcount'):  # PyPy: no reference counts; the bindings release
+        return
+    for key in list(_open):
+        state = _open.get(key)
+        if state is not None and sys.getrefcount(state) <= _UNREFERENCED:
+            state.release()
+
+
+def _sweep_at_collection(phase: str, info: dict) -> None:
+    if phase == 'start' and _open:
+        sweep()
+
+
+gc.callbacks.append(_sweep_at_collection)
