@@ -202,10 +202,10 @@ def test_a_tail_cut_short_past_its_release_and_its_finalizer_leaks_nothing(logs,
     tail's state raises, as such a handler would (.ci/run saw it on Python 3.10: 'a descriptor
     was left open' in the interrupted fuzzer); the descriptor must still be closed."""
     from skyutils import _native
-    from skyutils._bindings import files, state
 
     if _native.LIB is None:
         pytest.skip('no native library')
+    from skyutils._bindings import files, state
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
