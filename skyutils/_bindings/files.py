@@ -23,6 +23,7 @@ from skyutils._abi import (
     TAIL_PLAIN,
     TAIL_START,
 )
+from skyutils._bindings import state as _states
 from skyutils._bindings.state import State, hold
 from skyutils._pure import files as pure
 
@@ -141,6 +142,8 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
         return None
     if len(raw) > _native.INT_MAX:
         return None
+    if _states._open:  # a long read cut short earlier left its state here: release it now
+        _states.sweep()
     try:
         out, state = _free_calls.pop()
     except IndexError:
@@ -246,6 +249,8 @@ def estimate_fd_for_directory(path: str) -> int:
     if isinstance(path, (str, bytes, os.PathLike)):
         raw = os.fsencode(path)
         if b'\0' not in raw and len(raw) <= _native.INT_MAX:
+            if _states._open:  # see tail_bytes
+                _states.sweep()
             state = State()
             try:
                 status = _count_entries(raw, len(raw), state)

@@ -9,10 +9,10 @@ signal handler's own call), the array's finalizer releases it.
 A finalizer is Python code, and CPython runs a pending signal's handler on entering it: a
 handler that raises there skips the close. So a state that holds a descriptor is also held in
 `_open` the moment the binding sees the descriptor, and released from there once nothing else
-references it (at each garbage collection).
+references it, when a binding next starts a read. (Not from a garbage-collection callback:
+what a callback raises is swallowed, and a Ctrl-C landing there would be lost.)
 """
 
-import gc
 import sys
 from ctypes import c_int64
 from typing import Dict
@@ -68,11 +68,3 @@ def sweep() -> None:
         state = _open.get(key)
         if state is not None and sys.getrefcount(state) <= _UNREFERENCED:
             state.release()
-
-
-def _sweep_at_collection(phase: str, info: dict) -> None:
-    if phase == 'start' and _open:
-        sweep()
-
-
-gc.callbacks.append(_sweep_at_collection)
