@@ -54,16 +54,20 @@ _open: Dict[int, State] = {}
 _UNREFERENCED = 3
 
 
+# PyPy has no reference counts, so sweep() could never tell that a held state is unreferenced
+# and would keep its descriptor open for good: there the finalizer alone releases it.
+_COUNTED = hasattr(sys, 'getrefcount')
+
+
 def hold(state: State) -> None:
     """Keeps `state` (which holds a descriptor) until it is released."""
-    _open[id(state)] = state
+    if _COUNTED:
+        _open[id(state)] = state
 
 
 def sweep() -> None:
     """Releases every held state that nothing but `_open` references any more: its call was
     cut short by an exception that skipped both the release and the finalizer."""
-    if not hasattr(sys, 'getrefcount'):  # PyPy: no reference counts; the bindings release
-        return
     for key in list(_open):
         state = _open.get(key)
         if state is not None and sys.getrefcount(state) <= _UNREFERENCED:

@@ -285,7 +285,9 @@ def _summary_lines(summary: Dict[str, Any]) -> Iterator[str]:
 def _startup_lines(report: Dict[str, Any]) -> Iterator[str]:
     """What the hook and `import skyutils` add to an interpreter's start, when measured."""
     hook = report.get('startup_hook')
-    if hook:
+    if hook and 'skipped' in hook:
+        yield f"Startup hook: not measured here: {hook['skipped']}."
+    elif hook:
         imported = ', '.join(hook['imported']) or 'neither skyutils nor psutil'
         verdict_word = target_word(hook['us'], hook['target_us'], report.get('noise'))
         yield (
@@ -301,7 +303,7 @@ def _startup_lines(report: Dict[str, Any]) -> Iterator[str]:
         served = 'native library serving' if cost['native'] else 'pure Python only'
         yield (
             f"import skyutils ({served}): {cost['skyutils']['us'] / 1000:.1f} ms "
-            f"(median of {cost['runs']} fresh interpreters, -X importtime; the "
+            f"(median of {cost['runs']} fresh interpreters, the import statement timed; the "
             f"slowest {cost['skyutils']['max_us'] / 1000:.1f} ms; import json "
             f"{cost['json']['us'] / 1000:.1f} ms; target under "
             f"{cost['target_us'] / 1000:.0f} ms: {verdict_word})."
