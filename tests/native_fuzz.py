@@ -291,7 +291,7 @@ def fuzz_interrupted(rng: random.Random, lib, files: Files) -> None:
         _ARMED[0] = True  # the handler raises only inside this try
         got = outcome(function, *args)
         _ARMED[0] = False
-        assert got == expected, (function, args)
+        assert got == expected, (function, args, got, expected)
     except Interrupted:
         pass
     finally:

@@ -250,3 +250,33 @@ def test_a_tail_cut_short_past_its_release_leaks_nothing_on_every_interpreter(lo
         gc.collect()
     files.tail_bytes(logs[1], 1)
     assert sorted(os.listdir('/proc/self/fd')) == before, 'a descriptor was left open'
+
+
+def test_a_handler_call_after_a_failed_tail_changes_not_its_error(tmp_path, logs, monkeypatch):
+    """A failed tail gives its buffer and state back to the pool; a signal handler running
+    right then takes them for its own call. The failed call's error must be the one its own
+    read met (CI's PyPy suite saw a FIFO's 'not seekable' turn into '[Errno 29] Illegal seek:
+    <path>': the error's flags were read after the handler's call had refilled the state)."""
+    from pyio import not_seekable_message
+
+    from skyutils import _native
+
+    if _native.LIB is None:
+        pytest.skip('no native library')
+    from skyutils._bindings import files
+
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)  # no writer: Python's twin would wait for one, then fail the seek
+    give_back, calls = files._give_back, []
+
+    def give_back_then_handler_call(out, state):
+        give_back(out, state)
+        if not calls:  # once: the handler's own call gives back too
+            calls.append(None)
+            calls[0] = files.read_last_n_lines(logs[1], 2)  # as a handler may, right here
+
+    monkeypatch.setattr(files, '_give_back', give_back_then_handler_call)
+    with pytest.raises(RuntimeError) as raised:
+        files.read_last_n_lines(fifo, 1)
+    assert str(raised.value) == f'Failed to read last 1 lines from {fifo}: {not_seekable_message()}'
+    assert calls == [BACKENDS['python'].read_last_n_lines(logs[1], 2)]

@@ -162,9 +162,11 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
         state.release()
         raise
     if status != OK:  # nothing is left open: the buffer and state can serve again
+        # Read before giving back: from then a signal handler's call may take and refill them.
+        errno, flags = state[STATE_ERRNO], state[STATE_FLAGS]
         _give_back(out, state)
         if status == ERR_OS:
-            _raise_tail_error(file_path, n, state[STATE_ERRNO], state[STATE_FLAGS])
+            _raise_tail_error(file_path, n, errno, flags)
         return None
     start, length = state[TAIL_START], state[TAIL_LEN]
     if not state[STATE_FD]:
