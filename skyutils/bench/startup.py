@@ -124,7 +124,8 @@ def import_skyutils(runs: int = STARTUP_RUNS) -> Dict[str, Any]:
                 timeout=60,
                 check=True,
             )
-            took, _, loaded = done.stdout.strip().partition(' ')
+            # The last line: a sitecustomize may print before the child's own code runs.
+            took, _, loaded = done.stdout.strip().splitlines()[-1].partition(' ')
             if index:
                 times.append(float(took))
                 served.add(loaded)
