@@ -6,16 +6,21 @@ descriptor, in the caller's state array. The array owns that descriptor from the
 library stores it: whatever interrupts the caller (KeyboardInterrupt, any exception, a
 signal handler's own call), the array's finalizer releases it.
 
-A finalizer is Python code, and CPython runs a pending signal's handler on entering it: a
-handler that raises there skips the close. So a state that holds a descriptor is also held in
-`_open` the moment the binding sees the descriptor, and released from there once nothing else
-references it, when a binding next starts a read. (Not from a garbage-collection callback:
-what a callback raises is swallowed, and a Ctrl-C landing there would be lost.)
+The binding releases the state in an `except` that covers the whole read, so one interrupt
+anywhere closes the descriptor before the call ends. A second one, landing inside that
+`except`, skips the close; so does one landing in a finalizer (Python code: CPython runs a
+pending signal's handler on entering it), and PyPy runs finalizers only when it collects. So a
+state that holds a descriptor is also held in `_open` the moment the binding sees the
+descriptor, and released from there, when a binding next starts a read, once its call has
+ended: nothing else references it (CPython), or the call is no longer on its thread's stack
+(PyPy, which has no reference counts). Not from a garbage-collection callback: what a
+callback raises is swallowed, and a Ctrl-C landing there would be lost.
 """
 
+import _thread
 import sys
 from ctypes import c_int64
-from typing import Dict
+from typing import Any, Dict, Optional, Tuple
 
 from skyutils import _abi, _native
 
@@ -42,33 +47,51 @@ class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array
     # The finalizer is release() inlined: a Python frame's entry is where a pending signal's
     # handler runs, and one more frame is one more place where a second Ctrl-C could land
     # before the close. (What a finalizer raises is ignored, as at interpreter shutdown.)
-    def __del__(self):
-        if self[_abi.STATE_FD]:
-            _close_state(self)
+    # (Its names are bound as defaults: at interpreter exit the module's globals may be gone.)
+    def __del__(self, _slot=_abi.STATE_FD, _close=_close_state):
+        if self[_slot]:
+            _close(self)
 
 
-# States holding a descriptor, by id: kept alive here until released (see the module's text).
-_open: Dict[int, State] = {}
-# A state nobody else references has this many references while sweep() looks at it: _open's,
-# the loop's variable and getrefcount's argument.
+# States holding a descriptor, by id: kept alive here until released (see the module's text),
+# each with the frame and thread of the call that holds it where there are no reference counts.
+_open: Dict[int, Tuple[State, Optional[Tuple[Any, int]]]] = {}
+# A state nobody else references has this many references while sweep() looks at it: _open's
+# tuple's, the loop's variable and getrefcount's argument.
 _UNREFERENCED = 3
-
-
-# PyPy has no reference counts, so sweep() could never tell that a held state is unreferenced
-# and would keep its descriptor open for good: there the finalizer alone releases it.
+# PyPy has no reference counts: there a held state is released once the call that holds it is
+# no longer on its thread's stack (it ended, cut short), rather than once unreferenced.
 _COUNTED = hasattr(sys, 'getrefcount')
 
 
 def hold(state: State) -> None:
-    """Keeps `state` (which holds a descriptor) until it is released."""
-    if _COUNTED:
-        _open[id(state)] = state
+    """Keeps `state` (which holds a descriptor) until it is released; called by the binding
+    whose call owns the state."""
+    holder = None if _COUNTED else (sys._getframe(1), _thread.get_ident())
+    _open[id(state)] = (state, holder)
 
 
 def sweep() -> None:
-    """Releases every held state that nothing but `_open` references any more: its call was
-    cut short by an exception that skipped both the release and the finalizer."""
+    """Releases every held state whose call has ended without releasing it: an exception
+    skipped both the release and the finalizer."""
+    stacks = None if _COUNTED else sys._current_frames()
     for key in list(_open):
-        state = _open.get(key)
-        if state is not None and sys.getrefcount(state) <= _UNREFERENCED:
+        held = _open.get(key)
+        if held is None:
+            continue
+        state, holder = held
+        if holder is None:
+            ended = sys.getrefcount(state) <= _UNREFERENCED
+        else:
+            ended = not _on_stack(holder[0], stacks.get(holder[1]) if stacks else None)
+        if ended:
             state.release()
+
+
+def _on_stack(frame, top) -> bool:
+    """Whether `frame` is `top` or one of its callers."""
+    while top is not None:
+        if top is frame:
+            return True
+        top = top.f_back
+    return False
