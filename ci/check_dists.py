@@ -56,8 +56,8 @@ def header_functions() -> Set[str]:
     return set(re.findall(r'\b(skyutils_\w+)\s*\(', text))
 
 
-# The startup hook, at the wheel's top: installed into site-packages itself.
-STARTUP_HOOK = ('_skyutils_hook.py', 'skypilot_rust.pth')
+# The startup hook and its table, at the wheel's top: installed into site-packages itself.
+STARTUP_HOOK = ('_skyutils_hook.py', '_skyutils_verified.py', 'skypilot_rust.pth')
 
 
 def package_modules() -> Set[str]:

@@ -20,15 +20,15 @@ import skyutils
 
 
 def _skypilot_status(import_skypilot: bool):
-    """The startup hook and the patch in this process; with `import_skypilot`, after this
-    process has imported SkyPilot's two modules (as every SkyPilot process does)."""
+    """The startup hook and what serves SkyPilot in this process; with `import_skypilot`,
+    after this process has imported SkyPilot's modules (as every SkyPilot process does)."""
     from skyutils import _patch
 
     if import_skypilot:
         import importlib
 
         try:
-            for module in _patch._PATCHABLE:
+            for module in _patch.TARGETS:
                 importlib.import_module(module)
         except Exception as e:
             found = _patch.status()
@@ -81,7 +81,7 @@ def _print_skypilot(found, imported: bool) -> None:
     if found.get('import_error'):
         print(f"SkyPilot: cannot be imported here ({found['import_error']})")
         return
-    if not found['patched'] and not found['skipped']:
+    if not found['modules']:
         if imported:
             print(
                 'SkyPilot: imported here; nothing replaced (no active hook in this process: '
@@ -95,12 +95,16 @@ def _print_skypilot(found, imported: bool) -> None:
         return
     print(
         f"SkyPilot {found['distribution']} {found['version']}: "
-        f"{len(found['replaced'])} function(s) served by skyutils"
+        f"{len(found['served'])} function(s) served by skyutils"
     )
-    for name in found['replaced']:
-        print(f'  replaced  {name}')
-    for name, why in found['skipped'].items():
-        print(f'  left      {name}: {why}')
+    for module, verdict in found['modules'].items():
+        if verdict['release']:
+            print(f"  {module}: the file of SkyPilot {verdict['release']}")
+        else:
+            print(f"  {module}: left alone: {verdict['why']}")
+        for function, why in verdict['functions'].items():
+            now = found['served'].get(f'{module}.{function}', {}).get('now', why)
+            print(f'    {function}: {now}')
 
 
 def _check(args) -> int:

@@ -29,7 +29,9 @@ def load():
     import skyutils
 
     skyutils.unpatch_skypilot()
-    assert common_utils.base36_encode is not skyutils.base36_encode
+    for module in (common_utils, subprocess_utils):
+        for value in vars(module).values():
+            assert '_skyutils_entry' not in getattr(value, '__dict__', {}), value
     return common_utils, subprocess_utils
 
 

@@ -101,8 +101,15 @@ def test_every_export_is_found_by_the_name_of_what_it_serves():
 
 def test_skypilot_modules_feed_patch_migrate_and_the_hook():
     modules = _registry.skypilot_modules()
-    assert _patch._PATCHABLE == migrate.MOVABLE == modules
-    assert _skyutils_hook.TARGETS == tuple(modules)
+    assert migrate.MOVABLE == modules
+    assert set(_patch.TARGETS) == set(_skyutils_hook.TARGETS) <= set(modules)
+    native = {row.name for row in _registry.FUNCTIONS if row.native and row.skypilot_module}
+    import _skyutils_verified
+
+    assert {n for names in _skyutils_verified.SERVED.values() for n in names} == native
+    assert _skyutils_verified.PYTHON_ON == {
+        k: tuple(sorted(v)) for k, v in _registry.PYTHON_ON.items()
+    }
     inlined = {row.name for row in _registry.FUNCTIONS if row.skypilot_module is None}
     assert inlined == {'estimate_fd_for_directory', 'is_process_alive'}
 

@@ -53,6 +53,12 @@ def get_max_workers_for_file_mounts(
     common_file_mounts: Dict[str, str], cloud_str: Optional[str] = None
 ) -> int:
     """Parallel rsync workers the descriptor limit allows for these file mounts."""
+    soft_limit = pure.fd_soft_limit()
+    pure.warn_if_fd_limit_low(soft_limit)
     return pure.max_workers_for_file_mounts(
-        common_file_mounts, cloud_str, estimate_fd_for_directory, pure.get_parallel_threads
+        common_file_mounts,
+        cloud_str,
+        estimate_fd_for_directory,
+        pure.get_parallel_threads,
+        soft_limit,
     )

@@ -120,12 +120,10 @@ def max_workers_for_file_mounts(
     cloud_str: Optional[str],
     estimate_fd: Callable[[str], int],
     parallel_threads: Callable[[Optional[str]], int],
+    soft_limit: int,
 ) -> int:
-    """SkyPilot's worker formula, with the per-directory estimate supplied by the backend."""
-    import resource  # here: only this formula needs it (and Windows has none)
-
-    soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    warn_if_fd_limit_low(soft_limit)
+    """SkyPilot's worker formula for the descriptor limit `soft_limit`, with the per-directory
+    estimate supplied by the backend."""
     fd_per_rsync = _MIN_FD_PER_RSYNC
     for src in common_file_mounts.values():
         if os.path.isdir(src):
@@ -138,6 +136,15 @@ def get_max_workers_for_file_mounts(
     common_file_mounts: Dict[str, str], cloud_str: Optional[str] = None
 ) -> int:
     """Parallel rsync workers the descriptor limit allows for these file mounts."""
+    soft_limit = fd_soft_limit()
+    warn_if_fd_limit_low(soft_limit)
     return max_workers_for_file_mounts(
-        common_file_mounts, cloud_str, estimate_fd_for_directory, get_parallel_threads
+        common_file_mounts, cloud_str, estimate_fd_for_directory, get_parallel_threads, soft_limit
     )
+
+
+def fd_soft_limit() -> int:
+    """The soft limit of descriptors this process may open."""
+    import resource  # here: only the worker formula needs it (and Windows has none)
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

@@ -25,7 +25,7 @@ from skyutils.bench.fixtures import LINE, Fixtures
 from skyutils.bench.judge import load_average, run_noise, verdict
 from skyutils.bench.reference import reference_functions
 from skyutils.bench.report import html, save_html, save_json, summarize, table
-from skyutils.bench.startup import import_skyutils, startup_hook
+from skyutils.bench.startup import import_skyutils, skypilot_process, startup_hook
 from skyutils.bench.timing import machine, measure, thread_scaling
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     'run',
     'save_html',
     'save_json',
+    'skypilot_process',
     'startup_hook',
     'summarize',
     'table',
@@ -67,13 +68,13 @@ def run(
         'reference': reference_version(),
         'startup_hook': None,
         'import': None,
+        'skypilot_process': None,
         'backends': {},
         'results': [],
         'thread_scaling': {},
     }
     if startup_only:
-        progress('startup: fresh interpreters')
-        report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+        _startup(report, progress)
         report['summary'] = summarize([])
         return report
     load = {'before': load_average(), 'cpus': int(report['machine']['cpus'] or 1)}
@@ -117,8 +118,7 @@ def run(
         fx.close()
     load['after'] = load_average()
     if not functions:
-        progress('startup: fresh interpreters')
-        report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+        _startup(report, progress)
     report['backends'] = {
         name: choice['backend'] for name, choice in skyutils.backend_info()['functions'].items()
     }
@@ -141,3 +141,10 @@ def reference_version() -> Optional[str]:
 
     distribution, version = _patch.installed_skypilot()
     return f'{distribution} {version}' if distribution else None
+
+
+def _startup(report: Dict[str, Any], progress: Callable[[str], None]) -> None:
+    progress('startup: fresh interpreters')
+    report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+    progress('startup: SkyPilot processes, hook on and off')
+    report['skypilot_process'] = skypilot_process()

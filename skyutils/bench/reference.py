@@ -6,6 +6,7 @@ from typing import Callable, Dict
 
 import psutil
 
+import _skyutils_hook as hook
 from skyutils import _registry
 
 
@@ -16,7 +17,9 @@ def reference_functions() -> Dict[str, Callable]:
             module = importlib.import_module(module_name)
         except Exception:
             return {}
-        found.update({name: getattr(module, name) for name in names})
+        # Where the startup hook serves SkyPilot, the module holds its stubs: the reference is
+        # SkyPilot's own function behind each.
+        found.update({name: hook.original_of(getattr(module, name)) for name in names})
     return dict(found, **reference_inline())
 
 

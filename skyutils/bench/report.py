@@ -297,6 +297,28 @@ def _startup_lines(report: Dict[str, Any]) -> Iterator[str]:
             f"target under {hook['target_us']:.0f} us: {verdict_word}); imported: "
             f"{imported}."
         )
+    process = report.get('skypilot_process')
+    if process:
+        on, off = process['on'], process['off']
+        low, high = process['import_difference_middle_half_us']
+        if high - low > process['target_us']:  # the run cannot tell the target from noise
+            verdict_word = 'noise: the differences spread wider than the target'
+        else:
+            verdict_word = target_word(
+                process['import_difference_us'], process['target_us'], report.get('noise')
+            )
+        served = 'served natively' if process['served'] else 'SkyPilot\'s own (not served here)'
+        yield (
+            f"SkyPilot process ({process['source']} hook, {process['runs']} fresh interpreters "
+            f"each way, interleaved): `from sky.utils import common_utils` "
+            f"{on['import_us'] / 1000:.1f} ms with the hook, {off['import_us'] / 1000:.1f} ms "
+            f"with SKYPILOT_USE_RUST=0: {process['import_difference_us'] / 1000:+.2f} ms "
+            f"(middle half of the differences {low / 1000:+.2f} to {high / 1000:+.2f} ms; "
+            f"target at most {process['target_us'] / 1000:.0f} ms: {verdict_word}). "
+            f"get_cpu_count ({served}): first call {on['first_us'] / 1000:.2f} ms against "
+            f"SkyPilot's {off['first_us'] / 1000:.2f} ms (skyutils and the library load "
+            f"there), the next {on['second_us']:.1f} us against {off['second_us']:.1f} us."
+        )
     cost = report.get('import')
     if cost:
         verdict_word = target_word(cost['skyutils']['us'], cost['target_us'], report.get('noise'))

@@ -1,5 +1,7 @@
-"""What the startup hook and `import skyutils` add to a fresh interpreter's start."""
+"""What the startup hook and `import skyutils` add to a fresh interpreter's start, and what
+the hook costs and saves a SkyPilot process."""
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -7,11 +9,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import skyutils
 
 STARTUP_RUNS = 15
+HOOK_FILES = ('_skyutils_hook.py', '_skyutils_verified.py', 'skypilot_rust.pth')
 
 
 STARTUP_TARGET_US = 1000.0  # the hook may add under 1 ms to an interpreter's start
@@ -20,21 +23,14 @@ STARTUP_TARGET_US = 1000.0  # the hook may add under 1 ms to an interpreter's st
 IMPORTTIME = sys.implementation.name == 'cpython'
 
 
-def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, Any]]:
-    """What the startup hook (skypilot_rust.pth -> _skyutils_hook) adds to the start of an
-    interpreter that never imports SkyPilot: its import time by `-X importtime` (cumulative,
-    microseconds; median of `runs` fresh interpreters), and whether skyutils or psutil were
-    imported. The installed hook, or in a source checkout the checkout's files on a site
-    directory. None when neither is there; {'skipped': why} where it cannot be measured."""
+@contextlib.contextmanager
+def hook_env() -> Iterator[Optional[Tuple[Dict[str, str], str]]]:
+    """(environment, 'installed' or 'checkout') for children in which the startup hook runs as
+    installed: the installed hook, or in a source checkout the checkout's hook files and
+    package on a site directory of their own; None when neither is there."""
     import py_compile
-    import re
     import site
 
-    if not IMPORTTIME:
-        return {
-            'skipped': f'{sys.implementation.name} has no -X importtime, the only measure of '
-            "the hook's share of an interpreter's start"
-        }
     env = dict(os.environ)
     env.pop('SKYPILOT_USE_RUST', None)
     checkout = os.path.dirname(os.path.dirname(os.path.abspath(skyutils.__file__)))
@@ -42,25 +38,44 @@ def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, Any]]:
         os.path.isfile(os.path.join(directory, 'skypilot_rust.pth'))
         for directory in site.getsitepackages() + [site.getusersitepackages()]
     )
+    if installed:
+        yield env, 'installed'
+        return
+    files = [os.path.join(checkout, name) for name in HOOK_FILES]
+    if not all(os.path.isfile(f) for f in files):
+        yield None
+        return
     with tempfile.TemporaryDirectory() as site_dir:
-        source = 'installed'
-        if not installed:
-            files = [
-                os.path.join(checkout, name) for name in ('_skyutils_hook.py', 'skypilot_rust.pth')
-            ]
-            if not all(os.path.isfile(f) for f in files):
-                return None
-            for path in files:
-                shutil.copy(path, site_dir)
-            # As pip does at install: the module's bytecode is there before the first start.
-            copied = os.path.join(site_dir, '_skyutils_hook.py')
-            py_compile.compile(copied, cfile=importlib.util.cache_from_source(copied))
-            with open(os.path.join(site_dir, 'sitecustomize.py'), 'w') as f:
-                f.write(
-                    'import os, site\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n'
-                )
-            env['PYTHONPATH'] = os.pathsep.join(filter(None, [site_dir, env.get('PYTHONPATH')]))
-            source = 'checkout'
+        for path in files:
+            shutil.copy(path, site_dir)
+            if path.endswith('.py'):  # as pip does at install: bytecode before the first start
+                copied = os.path.join(site_dir, os.path.basename(path))
+                py_compile.compile(copied, cfile=importlib.util.cache_from_source(copied))
+        os.symlink(os.path.join(checkout, 'skyutils'), os.path.join(site_dir, 'skyutils'))
+        with open(os.path.join(site_dir, 'sitecustomize.py'), 'w') as f:
+            f.write(
+                'import os, site\nsite.addsitedir(os.path.dirname(os.path.abspath(__file__)))\n'
+            )
+        env['PYTHONPATH'] = os.pathsep.join(filter(None, [site_dir, env.get('PYTHONPATH')]))
+        yield env, 'checkout'
+
+
+def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, Any]]:
+    """What the startup hook (skypilot_rust.pth -> _skyutils_hook) adds to the start of an
+    interpreter that never imports SkyPilot: its import time by `-X importtime` (cumulative,
+    microseconds; median of `runs` fresh interpreters), and whether skyutils or psutil were
+    imported. None where there is no hook; {'skipped': why} where it cannot be measured."""
+    import re
+
+    if not IMPORTTIME:
+        return {
+            'skipped': f'{sys.implementation.name} has no -X importtime, the only measure of '
+            "the hook's share of an interpreter's start"
+        }
+    with hook_env() as found:
+        if found is None:
+            return None
+        env, source = found
         times, imported = [], set()
         code = (
             'import sys; print(" ".join(m for m in ("skyutils", "psutil", "_skyutils_hook")'
@@ -90,6 +105,75 @@ def startup_hook(runs: int = STARTUP_RUNS) -> Optional[Dict[str, Any]]:
         'source': source,
         'imported': sorted(imported - {'_skyutils_hook'}),
         'target_us': STARTUP_TARGET_US,
+    }
+
+
+SKYPILOT_RUNS = 21
+SKYPILOT_IMPORT_TARGET_US = 2000.0  # what the hook may add to `import sky.utils.common_utils`
+_SKYPILOT_CHILD = (
+    'import sys, time\n'
+    't = time.perf_counter()\n'
+    'from sky.utils import common_utils\n'
+    'imported = time.perf_counter() - t\n'
+    't = time.perf_counter()\n'
+    'common_utils.get_cpu_count()\n'
+    'first = time.perf_counter() - t\n'
+    't = time.perf_counter()\n'
+    'common_utils.get_cpu_count()\n'
+    'second = time.perf_counter() - t\n'
+    'served = "_skyutils_entry" in vars(common_utils.get_cpu_count)\n'
+    'print(imported * 1e6, first * 1e6, second * 1e6, served)\n'
+)
+
+
+def skypilot_process(runs: int = SKYPILOT_RUNS) -> Optional[Dict[str, Any]]:
+    """What the hook costs and saves a SkyPilot process: `from sky.utils import common_utils`,
+    then the first and a second call of a function it serves (get_cpu_count), each timed inside
+    fresh interpreters, hook on and SKYPILOT_USE_RUST=0 interleaved (the order alternating),
+    `runs` of each. Medians in microseconds; None where SkyPilot or the hook is missing."""
+    if importlib.util.find_spec('sky') is None:
+        return None
+    with hook_env() as found:
+        if found is None:
+            return None
+        env, source = found
+        off_env = dict(env, SKYPILOT_USE_RUST='0')
+        times: Dict[str, List[List[float]]] = {'on': [], 'off': []}
+        served = set()
+        for index in range(runs + 1):  # the first round writes bytecode and warms the cache
+            order = [('on', env), ('off', off_env)]
+            for mode, child_env in order if index % 2 else order[::-1]:
+                done = subprocess.run(
+                    [sys.executable, '-c', _SKYPILOT_CHILD],
+                    env=child_env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=True,
+                )
+                *numbers, was_served = done.stdout.strip().splitlines()[-1].split()
+                if index:
+                    times[mode].append([float(n) for n in numbers])
+                    if mode == 'on':
+                        served.add(was_served)
+    found_times = {}
+    for mode, rows in times.items():
+        columns = list(zip(*rows))
+        found_times[mode] = {
+            name: statistics.median(column)
+            for name, column in zip(('import_us', 'first_us', 'second_us'), columns)
+        }
+    differences = sorted(on[0] - off[0] for on, off in zip(times['on'], times['off']))
+    quarter = len(differences) // 4
+    return {
+        'runs': runs,
+        'source': source,
+        'served': served == {'True'},
+        'on': found_times['on'],
+        'off': found_times['off'],
+        'import_difference_us': statistics.median(differences),
+        'import_difference_middle_half_us': [differences[quarter], differences[-quarter - 1]],
+        'target_us': SKYPILOT_IMPORT_TARGET_US,
     }
 
 

@@ -1,0 +1,395 @@
+"""What a SkyPilot module file's functions read, from its source: the facts the startup hook's
+table of verified releases (`_skyutils_verified.py`) is made of.
+
+For a function, `reads()` gives every name its behaviour depends on at call time: the module
+globals it and the module's helpers it calls (transitively) read, the attributes of modules it
+reaches through them (`os.path.isfile`, `psutil.cpu_count`), and the builtins it uses. The
+hook watches each of them while it serves the function: a rebinding (`unittest.mock.patch`,
+monkeypatch, assignment) hands calls back to SkyPilot's own function.
+
+`fingerprint()` hashes the function, those helpers, and every top-level statement that binds a
+name they read (imports, assignments, definitions), normalised (no docstrings, positions or
+fields that differ between Python versions): two files whose function has the same fingerprint
+run the same code on the same bindings. A release file is verified for a function when its
+fingerprint is the reference release's, whose function the conformance suite compares with
+skyutils; the hook itself only compares whole-file hashes, so that it parses nothing.
+
+Used by the tests and by `python -m skyutils._release`, which writes the table, never at a
+SkyPilot process's start.
+"""
+
+import ast
+import builtins
+import hashlib
+import symtable
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+
+# Fields that say nothing about behaviour, or that only some Python versions have.
+_SKIPPED_FIELDS = frozenset(['type_comment', 'type_params', 'kind', 'ctx', 'type_ignores'])
+_LAZY_IMPORT = 'LazyImport'  # sky.adaptors.common.LazyImport('module'): a module, loaded late
+
+
+class Reads(NamedTuple):
+    """What one function reads: dotted chains from its module's namespace (a global, then
+    attributes while they are modules; a name the module does not bind is a builtin), and the
+    globals bound to a module imported lazily, with that module's name."""
+
+    chains: Tuple[str, ...]
+    lazy: Tuple[Tuple[str, str], ...]
+
+
+def _normal(node) -> str:
+    if isinstance(node, list):
+        return '[' + ','.join(_normal(item) for item in node) + ']'
+    if not isinstance(node, ast.AST):
+        return repr(node)
+    kind = type(node).__name__
+    if kind == 'Index':  # Python 3.8: x[i] wrapped its subscript
+        return _normal(node.value)  # type: ignore[attr-defined]
+    if kind == 'ExtSlice':  # Python 3.8: x[a:b, c]
+        return _normal(ast.Tuple(elts=node.dims, ctx=ast.Load()))  # type: ignore[attr-defined]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        node = _without_docstring(node)
+    fields = [
+        f'{name}={_normal(getattr(node, name, None))}'
+        for name in node._fields
+        if name not in _SKIPPED_FIELDS
+    ]
+    return f'{kind}({",".join(fields)})'
+
+
+def _without_docstring(node):
+    body = node.body
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        node = type(node)(**{**vars(node), 'body': body[1:]})
+    return node
+
+
+def _top_level(tree: ast.Module):
+    """The module's top-level statements, also those inside top-level if/try/with blocks."""
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop(0)
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == 'TryStar':
+            for field in ('body', 'orelse', 'finalbody'):
+                todo.extend(getattr(node, field, None) or [])
+            for handler in getattr(node, 'handlers', None) or []:
+                todo.extend(handler.body)
+
+
+def _bound_names(node) -> List[str]:
+    """The module-level names a top-level statement binds."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split('.')[0] for a in node.names]
+    targets: List[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in node.items if item.optional_vars]
+    names: List[str] = []
+    for target in targets:
+        names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+class Module:
+    """One SkyPilot module's source, analysed once."""
+
+    def __init__(self, source: str):
+        self.tree = ast.parse(source)
+        self.table = symtable.symtable(source, '<skypilot>', 'exec')
+        self.bindings: Dict[str, List[ast.AST]] = {}
+        self.functions: Dict[str, ast.AST] = {}
+        for node in _top_level(self.tree):
+            for name in _bound_names(node):
+                self.bindings.setdefault(name, []).append(node)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node  # the last definition wins, as at run time
+        self.lazy = {}
+        for name, nodes in self.bindings.items():
+            for node in nodes:
+                module = _lazy_import_target(node)
+                if module is not None:
+                    self.lazy[name] = module
+        self.modules = {
+            name for name, nodes in self.bindings.items() if all(_is_import(n) for n in nodes)
+        } | set(self.lazy)
+
+    def _scope(self, name: str):
+        found = None
+        for child in self.table.get_children():
+            if child.get_name() == name and child.get_type() == 'function':
+                found = child  # the last definition wins
+        return found
+
+    def _globals_of(self, name: str) -> Set[str]:
+        todo, found = [self._scope(name)], set()
+        while todo:
+            scope = todo.pop()
+            if scope.get_type() == 'function':
+                found.update(scope.get_globals())
+            todo.extend(scope.get_children())
+        return found
+
+    def _state_of(self, name: str) -> Set[str]:
+        """The globals `name` assigns (`global x; x = ...`): state it keeps, not a binding."""
+        todo, found = [self._scope(name)], set()
+        while todo:
+            scope = todo.pop()
+            for symbol in scope.get_symbols():
+                if symbol.is_declared_global() and symbol.is_assigned():
+                    found.add(symbol.get_name())
+            todo.extend(scope.get_children())
+        return found
+
+    def closure(self, name: str) -> Tuple[List[str], Set[str]]:
+        """The module's functions `name` runs (itself first, then its helpers, transitively),
+        and every global name they read."""
+        functions, names, todo = [], set(), [name]
+        while todo:
+            current = todo.pop(0)
+            if current in functions:
+                continue
+            functions.append(current)
+            read = self._globals_of(current)
+            names |= read
+            todo.extend(sorted(n for n in read if n in self.functions and n not in functions))
+        return functions, names
+
+    def reads(self, name: str) -> Optional[Reads]:
+        """What `name` reads, or None where the module defines no such function."""
+        if name not in self.functions:
+            return None
+        functions, names = self.closure(name)
+        for function in functions:
+            names -= self._state_of(function)
+        chains = set(names)
+        for function in functions:
+            for node in ast.walk(self.functions[function]):
+                chain = _chain(node)
+                if chain and chain[0] in self.modules and chain[0] in names:
+                    for end in range(2, len(chain) + 1):
+                        chains.add('.'.join(chain[:end]))
+        lazy = tuple(sorted((n, self.lazy[n]) for n in names if n in self.lazy))
+        return Reads(tuple(sorted(chains)), lazy)
+
+    def fingerprint(self, name: str) -> Optional[str]:
+        """The hash of what `name` runs and the bindings of what it reads; None where the
+        module defines no such function."""
+        if name not in self.functions:
+            return None
+        functions, names = self.closure(name)
+        parts = []
+        for read in sorted(names | {name}):  # a def and anything else binding its name
+            for node in self.bindings.get(read, []):
+                parts.append(f'{read} <- {_normal(node)}')
+            if read not in self.bindings:
+                parts.append(f'{read} <- builtins' if hasattr(builtins, read) else f'{read} <- ?')
+        return hashlib.sha256('\n'.join(parts).encode()).hexdigest()[:16]
+
+
+def _is_import(node) -> bool:
+    return isinstance(node, (ast.Import, ast.ImportFrom)) or _lazy_import_target(node) is not None
+
+
+def _lazy_import_target(node) -> Optional[str]:
+    """'psutil' for `psutil = adaptors_common.LazyImport('psutil', ...)`."""
+    if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):
+        return None
+    function = node.value.func
+    called = function.attr if isinstance(function, ast.Attribute) else getattr(function, 'id', '')
+    args = node.value.args
+    if called == _LAZY_IMPORT and args and isinstance(args[0], ast.Constant):
+        return str(args[0].value)
+    return None
+
+
+def _chain(node) -> Optional[List[str]]:
+    """['os', 'path', 'isfile'] for the expression os.path.isfile."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    return [node.id] + parts[::-1]
+
+
+def file_digest(data: bytes) -> str:
+    """The hash the startup hook compares: sha256 of the file's exact bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# The releases whose files the startup hook may serve (tests/test_verified.py downloads them);
+# the reference is the release the conformance suite compares with skyutils.
+REFERENCE = '0.14.1'
+RELEASES = tuple(
+    [
+        ('skypilot', v)
+        for v in (
+            '0.10.0 0.10.1 0.10.1.post1 0.10.2 0.10.3 0.10.3.post1 0.10.3.post2 0.10.5 0.11.0 '
+            '0.11.1 0.11.2 0.12.0 0.12.1 0.12.2 0.12.2.post1 0.12.3 0.12.3.post1 0.13.0 0.14.0 '
+            '0.14.1'
+        ).split()
+    ]
+    + [('skypilot-nightly', '1.0.0.dev20261027')]
+)
+TABLE = '_skyutils_verified.py'
+
+
+def served_functions() -> Dict[str, Tuple[str, ...]]:
+    """SkyPilot module -> the functions of it the library serves (the registry's rows)."""
+    from skyutils import _registry
+
+    found: Dict[str, Tuple[str, ...]] = {}
+    for function in _registry.FUNCTIONS:
+        if function.skypilot_module and function.native:
+            found[function.skypilot_module] = found.get(function.skypilot_module, ()) + (
+                function.name,
+            )
+    return found
+
+
+def table(wheels: Dict[str, str]) -> str:
+    """The text of _skyutils_verified.py for the wheels ({version: path}; the reference among
+    them): a file digest per release file, and what its verified functions read."""
+    import zipfile
+
+    from skyutils import _registry
+
+    served = served_functions()
+    releases: Dict[str, Dict[str, List[str]]] = {m: {} for m in served}
+    functions_of: Dict[Tuple[str, str], Dict[str, Reads]] = {}
+    reference: Dict[str, Module] = {}
+    with zipfile.ZipFile(wheels[REFERENCE]) as wheel:
+        for module in served:
+            reference[module] = Module(wheel.read(_path(module)).decode('utf-8'))
+    for version, path in wheels.items():
+        with zipfile.ZipFile(path) as wheel:
+            for module, names in served.items():
+                data = wheel.read(_path(module))
+                digest = file_digest(data)
+                source = Module(data.decode('utf-8'))
+                verified: Dict[str, Reads] = {}
+                for name in names:
+                    mine = source.fingerprint(name)
+                    if mine is not None and mine == reference[module].fingerprint(name):
+                        verified[name] = source.reads(name)  # type: ignore[assignment]
+                if verified:
+                    releases[module].setdefault(digest, []).append(version)
+                    functions_of[(module, digest)] = verified
+    profiles: Dict[str, str] = {}  # repr of what functions read -> profile name
+    lines = [
+        '"""The SkyPilot files the startup hook serves: made by `python -m skyutils._release`',
+        'from the published wheels, made again and compared by tests/test_verified.py. Do not',
+        'edit by hand."""',
+        '',
+        '# module -> {sha256 of the file: (releases with exactly that file, what it reads)}',
+        'RELEASES = {',
+    ]
+    bodies = []
+    for module in served:
+        lines.append(f'    {module!r}: {{')
+        for digest, versions in sorted(releases[module].items(), key=lambda i: _order(i[1])):
+            reads = functions_of[(module, digest)]
+            key = repr(sorted(reads.items()))
+            if key not in profiles:
+                profiles[key] = f'{module.rsplit(".", 1)[1]}-{len(profiles) + 1}'
+                bodies.append((profiles[key], reads))
+            lines.append(f'        {digest!r}: ({", ".join(versions)!r}, {profiles[key]!r}),')
+        lines.append('    },')
+    lines.append('}')
+    lines.append('# profile -> {function: (the dotted names it reads, (global, lazy module)...)}')
+    lines.append('READS = {')
+    for profile, reads in bodies:
+        lines.append(f'    {profile!r}: {{')
+        for name, read in sorted(reads.items()):
+            lines.append(f'        {name!r}: (')
+            lines.append(f'            {read.chains!r},')
+            lines.append(f'            {read.lazy!r},')
+            lines.append('        ),')
+        lines.append('    },')
+    lines.append('}')
+    lines.append(
+        '# The registry\'s natively served functions, and where Python serves some anyway.'
+    )
+    lines.append(f'SERVED = {served!r}')
+    python_on = {k: tuple(sorted(v)) for k, v in _registry.PYTHON_ON.items()}
+    lines.append(f'PYTHON_ON = {python_on!r}')
+    lines += [
+        '',
+        '',
+        'def native_here(implementation):',
+        '    """The served functions the library serves on this Python implementation."""',
+        '    skipped = PYTHON_ON.get(implementation, ())',
+        '    return {f for names in SERVED.values() for f in names if f not in skipped}',
+        '',
+    ]
+    return '\n'.join(lines)
+
+
+def _path(module: str) -> str:
+    return module.replace('.', '/') + '.py'
+
+
+def _order(versions: List[str]):
+    order = [f'{name}=={v}' for name, v in RELEASES]
+    return min(order.index(_spec(v)) for v in versions)
+
+
+def _spec(version: str) -> str:
+    return next(f'{name}=={v}' for name, v in RELEASES if v == version)
+
+
+def download(cache: str) -> Dict[str, str]:
+    """{version: wheel path} for RELEASES, downloaded with pip into `cache` when missing."""
+    import os
+    import subprocess
+    import sys
+
+    os.makedirs(cache, exist_ok=True)
+    found = {}
+    for name, version in RELEASES:
+        prefix = f"{name.replace('-', '_')}-{version}-"
+        have = [f for f in os.listdir(cache) if f.startswith(prefix) and f.endswith('.whl')]
+        if not have:
+            subprocess.run(
+                [sys.executable, '-m', 'pip', 'download', '-q', '--disable-pip-version-check',
+                 '--no-deps', '--only-binary=:all:', f'{name}=={version}', '-d', cache],
+                check=True,
+            )  # fmt: skip
+            have = [f for f in os.listdir(cache) if f.startswith(prefix) and f.endswith('.whl')]
+        found[version] = os.path.join(cache, have[0])
+    return found
+
+
+CACHE = '~/.cache/skyutils-test-wheels'
+
+
+def main() -> None:
+    """Writes _skyutils_verified.py beside the skyutils package from the releases' wheels."""
+    import os
+
+    import skyutils
+
+    text = table(download(os.path.expanduser(CACHE)))
+    target = os.path.join(os.path.dirname(os.path.dirname(skyutils.__file__)), TABLE)
+    with open(target, 'w', encoding='utf-8') as f:
+        f.write(text)
+    print(f'wrote {target}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,122 @@
+"""The functions the startup hook puts in SkyPilot's place, at their first call.
+
+Each is the native binding of the same name, run in SkyPilot's module: errors SkyPilot raises
+inside `ux_utils.print_exception_no_traceback()` are raised inside SkyPilot's own (so an
+uncaught one prints as SkyPilot's does), and a call that would log to SkyPilot's logger (a
+debug line, the low-descriptor warning) is SkyPilot's own function's to make. Everything a
+function reads in SkyPilot's module is read there at call time.
+"""
+
+import sys
+from typing import Callable, Optional, Tuple
+
+from skyutils import _dispatch, _native, _registry
+
+_DEBUG = 10  # logging.DEBUG, without importing logging
+_LOW_FD_LIMIT = 1024  # below it SkyPilot warns, once a process
+
+
+def serve(name: str, module, original: Callable) -> Tuple[Optional[Callable], str]:
+    """(the function that serves `name` in SkyPilot's `module`, why); (None, why) where
+    SkyPilot's own should, as when the library did not load."""
+    if _native.LIB is None:
+        return None, f"SkyPilot's own: the library did not load ({_native.LOADED.reason})"
+    if name in _dispatch.python_reasons(sys.implementation.name) or name not in _MAKERS:
+        return None, f"SkyPilot's own: skyutils serves {name} with Python here"
+    return _MAKERS[name](module, original), f'served natively: {_registry.BY_NAME[name].native}'
+
+
+def _as_skypilot_raises(module, error: BaseException):
+    """Raises `error` inside SkyPilot's print_exception_no_traceback(), where SkyPilot raises
+    it (it leaves sys.tracebacklimit at 0 for what is printed)."""
+    with module.ux_utils.print_exception_no_traceback():
+        raise error
+
+
+def _read_last_n_lines(module, original):
+    from skyutils._bindings import files
+
+    read = files.read_last_n_lines
+
+    def read_last_n_lines(file_path, n, chunk_size=8192, encoding='utf-8', errors='replace'):
+        try:
+            return read(file_path, n, chunk_size, encoding, errors)
+        except RuntimeError as e:  # SkyPilot's "Failed to read last n lines"
+            _as_skypilot_raises(module, e)
+
+    return read_last_n_lines
+
+
+def _base36_encode(module, original):
+    from skyutils._bindings import text
+
+    return text.base36_encode
+
+
+def _find_free_port(module, original):
+    from skyutils._bindings import process
+
+    find = process.find_free_port
+
+    def find_free_port(start_port):
+        if module.logger.isEnabledFor(_DEBUG):  # SkyPilot logs each port it cannot bind
+            return original(start_port)
+        return find(start_port)
+
+    return find_free_port
+
+
+def _with_env_errors(module, binding):
+    def served():
+        try:
+            return binding()
+        except ValueError as e:  # a SKYPILOT_POD_* variable SkyPilot cannot parse
+            _as_skypilot_raises(module, e)
+
+    served.__name__ = served.__qualname__ = binding.__name__
+    return served
+
+
+def _get_cpu_count(module, original):
+    from skyutils._bindings import system
+
+    return _with_env_errors(module, system.get_cpu_count)
+
+
+def _get_mem_size_gb(module, original):
+    from skyutils._bindings import system
+
+    return _with_env_errors(module, system.get_mem_size_gb)
+
+
+def _get_max_workers_for_file_mounts(module, original):
+    import resource
+
+    from skyutils._bindings import files
+    from skyutils._pure import system
+
+    def get_max_workers_for_file_mounts(common_file_mounts, cloud_str=None):
+        soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if module.logger.isEnabledFor(_DEBUG) or (
+            soft_limit < _LOW_FD_LIMIT and not module._fd_limit_warning_shown
+        ):
+            return original(common_file_mounts, cloud_str)  # it logs: SkyPilot's to do
+        return system.max_workers_for_file_mounts(
+            common_file_mounts,
+            cloud_str,
+            files.estimate_fd_for_directory,
+            module.get_parallel_threads,
+            soft_limit,
+        )
+
+    return get_max_workers_for_file_mounts
+
+
+_MAKERS = {
+    'base36_encode': _base36_encode,
+    'read_last_n_lines': _read_last_n_lines,
+    'find_free_port': _find_free_port,
+    'get_cpu_count': _get_cpu_count,
+    'get_mem_size_gb': _get_mem_size_gb,
+    'get_max_workers_for_file_mounts': _get_max_workers_for_file_mounts,
+}
