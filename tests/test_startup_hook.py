@@ -536,3 +536,33 @@ def test_skyutils_info_shows_what_serves_skypilot(hook_env, sky_dir):
     assert 'startup hook: active in this process' in text
     assert 'sky.utils.common_utils: the file of SkyPilot 0.14.0, 0.14.1' in text
     assert '    format_float' not in text  # not a function the hook serves
+
+
+def test_bench_takes_skypilot_s_own_functions_as_its_reference(hook_env, sky_dir):
+    """With the hook serving SkyPilot, `skyutils bench`'s SkyPilot column must time
+    SkyPilot's own function, not the one the hook put in its module (up to b6ad724 both columns
+    were skyutils: geometric mean 1.10x, 'missed')."""
+    got = child(
+        '''
+        import json
+        from sky.utils import common_utils, subprocess_utils
+        from skyutils.bench import reference
+        found = reference.reference_functions()
+        modules = {'get_max_workers_for_file_mounts': subprocess_utils,
+                   'get_parallel_threads': subprocess_utils}
+        rows = {}
+        for name, function in found.items():
+            module = modules.get(name, common_utils)
+            if name in vars(module):
+                rows[name] = [getattr(function, '__code__', None) is not None
+                              and function.__code__.co_filename == module.__file__,
+                              '_skyutils_entry' in vars(getattr(module, name))]
+        print(json.dumps(rows))
+    ''',
+        hook_env,
+        sky_dir,
+    )
+    assert len(got) == 10
+    for name, (skypilot_s_own, module_holds_a_stub) in got.items():
+        assert skypilot_s_own, name
+        assert module_holds_a_stub == (name in NATIVE and library_here()), name
