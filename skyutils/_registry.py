@@ -86,7 +86,8 @@ FUNCTIONS: Tuple[Function, ...] = (
         COMMON_UTILS,
         'system',
         ('skyutils_get_mem_size_gb',),
-        native='sysinfo(2) and the cgroup limit in one call, without parsing /proc/meminfo',
+        native="MemTotal of /proc/meminfo (what psutil reads) and the cgroup limit in one call, "
+        'without psutil',
     ),
     Function(
         'get_parallel_threads',

@@ -530,8 +530,8 @@ def test_ctrl_c_reaches_python_within_a_second(tmp_path, case):
         cgroup.mkdir()
         (cgroup / 'cgroup.controllers').write_text('cpu memory\n')
         os.mkfifo(cgroup / 'cpu.max')
-        env['SKYUTILS_CGROUP_ROOT'] = str(cgroup)
-        setup, call = '', 'skyutils.get_cpu_count()'
+        setup = f'from skyutils._pure import cgroup; cgroup.root = {str(cgroup)!r}'
+        call = 'skyutils.get_cpu_count()'
     last, seconds = interrupted_child(setup, call, tmp_path, env, limit_memory=True)
     print(f'\nCtrl-C, {case}: {last}, {seconds:.3f} s after SIGINT')
     assert last == ['interrupted'] and seconds < 1.0, (last, seconds)

@@ -98,6 +98,7 @@ fn prepare(kind: c_int, arg: &[u8], amount: i64) -> Option<Run> {
                 (_, false) => vec![join(arg, "memory/memory.limit_in_bytes")?],
             };
             let cpu = kind == FLOOR_CPU_COUNT;
+            let meminfo = c_path(b"/proc/meminfo")?;
             Some(Box::new(move || {
                 // SAFETY (both arms): plain libc calls on owned, writable arguments.
                 if cpu {
@@ -112,10 +113,7 @@ fn prepare(kind: c_int, arg: &[u8], amount: i64) -> Option<Run> {
                         ));
                     }
                 } else {
-                    unsafe {
-                        let mut info: libc::sysinfo = std::mem::zeroed();
-                        black_box(libc::sysinfo(&mut info));
-                    }
+                    black_box(read_small(&meminfo)); // what psutil reads, not sysinfo(2)
                 }
                 stat(&controllers);
                 for file in &files {

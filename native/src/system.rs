@@ -72,16 +72,63 @@ fn affinity_cpus() -> Option<i64> {
     None // macOS has no affinity sets; Python has no os.sched_getaffinity there.
 }
 
-/// Total physical memory in bytes, as psutil.virtual_memory().total.
+/// Total physical memory in bytes, as psutil.virtual_memory().total: MemTotal of
+/// /proc/meminfo, which containers virtualise (LXCFS) where sysinfo(2) tells the host's.
 #[cfg(target_os = "linux")]
 fn physical_memory() -> Option<u64> {
-    // SAFETY: an all-zero sysinfo is a valid value of this plain C struct.
-    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
-    // SAFETY: info is a writable sysinfo struct.
-    if unsafe { libc::sysinfo(&mut info) } != 0 {
-        return None;
+    use std::io::Read;
+
+    let mut text = Vec::new();
+    let file = std::fs::File::open("/proc/meminfo").ok()?; // an error: Python's, psutil's
+    file.take(MEMINFO_MAX as u64 + 1)
+        .read_to_end(&mut text)
+        .ok()?;
+    (text.len() <= MEMINFO_MAX).then_some(())?;
+    meminfo_total(&text)
+}
+
+/// /proc/meminfo is about 1.5 KiB; a longer one is not a kernel's, and Python reads it.
+#[cfg(target_os = "linux")]
+const MEMINFO_MAX: usize = 64 << 10;
+
+/// The fields psutil.virtual_memory() reads without a warning when one is missing.
+#[cfg(any(target_os = "linux", test))]
+const MEMINFO_FIELDS: [&[u8]; 8] = [
+    b"MemTotal:",
+    b"MemFree:",
+    b"Buffers:",
+    b"Cached:",
+    b"Shmem:",
+    b"Active:",
+    b"Inactive:",
+    b"MemAvailable:",
+];
+
+/// MemTotal in bytes where psutil would read this text without an error or a warning: every
+/// line a name and a decimal count of KiB (psutil's int() of the second field), and every
+/// field it reads there. Anything else is Python's to answer (None).
+#[cfg(any(target_os = "linux", test))]
+fn meminfo_total(text: &[u8]) -> Option<u64> {
+    let mut total = None;
+    let mut seen = [false; MEMINFO_FIELDS.len()];
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    for line in text.split(|&b| b == b'\n') {
+        let mut fields = line
+            .split(|b| b" \t\r\x0b\x0c".contains(b))
+            .filter(|f| !f.is_empty());
+        let (name, value) = (fields.next()?, fields.next()?);
+        if !value.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let kib: u64 = std::str::from_utf8(value).ok()?.parse().ok()?;
+        if let Some(index) = MEMINFO_FIELDS.iter().position(|f| *f == name) {
+            seen[index] = true;
+            if index == 0 {
+                total = Some(kib.checked_mul(1024)?); // the last one, as psutil's dict keeps
+            }
+        }
     }
-    (info.totalram as u64).checked_mul(u64::from(info.mem_unit.max(1)))
+    seen.iter().all(|&s| s).then_some(total?)
 }
 
 #[cfg(target_os = "macos")]
@@ -170,4 +217,33 @@ pub unsafe extern "C" fn skyutils_get_cpu_count(cgroup_root: *const u8, root_len
 pub unsafe extern "C" fn skyutils_get_mem_size_gb(cgroup_root: *const u8, root_len: c_int) -> i64 {
     // SAFETY: forwarded from this function's contract.
     unsafe { answer(cgroup_root, root_len, memory_bytes) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMINFO: &[u8] = b"MemTotal:        1048576 kB\nMemFree:  524288 kB\n\
+        MemAvailable:     600000 kB\nBuffers: 1000 kB\nCached: 10000 kB\nShmem: 100 kB\n\
+        Active: 2000 kB\nInactive: 3000 kB\nHugePages_Total:       0\n";
+
+    #[test]
+    fn meminfo_total_is_psutil_s() {
+        assert_eq!(meminfo_total(MEMINFO), Some(1 << 30));
+        let twice = [MEMINFO, b"MemTotal: 1 kB\n"].concat();
+        assert_eq!(meminfo_total(&twice), Some(1024)); // the last, as psutil's dict keeps
+    }
+
+    #[test]
+    fn meminfo_that_psutil_would_fail_or_warn_on_is_python_s() {
+        for odd in [
+            &b"MemTotal: 1 kB\n"[..],                 // psutil warns: fields missing
+            &[MEMINFO, b"\n"].concat()[..],           // an empty line: IndexError
+            &[MEMINFO, b"Odd: x kB\n"].concat()[..],  // int() fails: ValueError
+            &[MEMINFO, b"Odd: +5 kB\n"].concat()[..], // int() takes it: Python decides
+            &[MEMINFO, b"Lonely\n"].concat()[..],     // one field: IndexError
+        ] {
+            assert_eq!(meminfo_total(odd), None, "{}", String::from_utf8_lossy(odd));
+        }
+    }
 }

@@ -1,6 +1,7 @@
 """Native bindings of get_cpu_count, get_mem_size_gb and get_max_workers_for_file_mounts."""
 
 import os
+import sys
 from typing import Dict, Optional
 
 from skyutils import _fallbacks, _native
@@ -11,6 +12,7 @@ from skyutils._pure import system as pure
 # Called without argtypes (see _native.direct): they return the answer or a negative status.
 _cpu_count = _native.direct('skyutils_get_cpu_count')
 _memory_bytes = _native.direct('skyutils_get_mem_size_gb')
+_PROC = '/proc'  # psutil.PROCFS_PATH's default
 _encoded_root = ('', b'')  # cgroup.root and its bytes: encoding it each call cost 0.3 us
 
 
@@ -45,7 +47,11 @@ def get_mem_size_gb() -> float:
     from_env = pure.mem_size_gb_from_env()
     if from_env is not None:
         return from_env
-    total = _query('get_mem_size_gb', _memory_bytes)
+    psutil = sys.modules.get('psutil')
+    if psutil is not None and getattr(psutil, 'PROCFS_PATH', _PROC) != _PROC:
+        total = None  # psutil reads another meminfo than the library's /proc/meminfo
+    else:
+        total = _query('get_mem_size_gb', _memory_bytes)
     return pure.get_mem_size_gb() if total is None else total / pure.GIB
 
 

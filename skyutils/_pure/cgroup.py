@@ -1,6 +1,7 @@
 """Reads CPU and memory limits from the cgroup tree (v1 or v2), as SkyPilot does.
 
-The tree's root is a setting so tests can point both backends at a fixture tree.
+The tree's root is a module attribute so tests can point both backends at a fixture tree
+(no environment variable: nothing but SkyPilot's own variables changes what users get).
 """
 
 import os
@@ -8,7 +9,7 @@ from typing import Optional
 
 DEFAULT_ROOT = '/sys/fs/cgroup'
 # Tests (and only tests) repoint this; both backends read it on every call.
-root = os.environ.get('SKYUTILS_CGROUP_ROOT', DEFAULT_ROOT)
+root = DEFAULT_ROOT
 
 
 def is_v2(cgroup_root: str) -> bool:

@@ -146,7 +146,8 @@ def case_makers(fx: Fixtures) -> Dict[str, Callable[[], List[Case]]]:
                         'physical memory and cgroup limit',
                         floor=library_floor(_abi.FLOOR_MEMORY, cgroup_root()),
                         floor_note=(
-                            'sysinfo, stat, the cgroup memory file (open, fstat, read, close)'
+                            '/proc/meminfo, stat, the cgroup memory file '
+                            '(each open, fstat, read, close)'
                         ),
                     )
                 ],
