@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 # The SkyPilot modules _skyutils_verified has releases of (a test holds the two together).
-TARGETS = ('sky.utils.common_utils', 'sky.utils.subprocess_utils')
+TARGETS = ('sky.utils.common_utils', 'sky.utils.subprocess_utils', 'sky.server.stream_utils')
 # Modules SkyPilot imports lazily whose attributes served functions read: watched once imported.
 LAZY = ('psutil',)
 _OFF = ('0', 'false', 'no', 'off')

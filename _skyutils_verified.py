@@ -30,6 +30,10 @@ RELEASES = {
         'a065de729bb6282fb14f45e2b990932e0d361a8b9f210d6d7a1a2ab79a32dbcc': ('0.14.0, 0.14.1', 'subprocess_utils-5'),
         '2e022408f02c8534f1db651f48a9eb19aa945935d005967f0f7ca953bd7c4e1e': ('1.0.0.dev20261027', 'subprocess_utils-5'),
     },
+    'sky.server.stream_utils': {
+        'bebca9f759e72ee5dd3c58165e6468c212008913abafaa22ce34531452c9b548': ('0.14.0, 0.14.1', 'stream_utils-6'),
+        '5f534e38583da816f5f05f8bb083b952463c0024e78fe52e1e829e7a5f0b0c40': ('1.0.0.dev20261027', 'stream_utils-6'),
+    },
 }
 # profile -> {function: (the dotted names it reads, (global, lazy module)...)}
 READS = {
@@ -103,9 +107,15 @@ READS = {
             (),
         ),
     },
+    'stream_utils-6': {
+        '_tail_log_file': (
+            ('Deque', '_yield_log_file_with_payloads_skipped', 'collections', 'collections.deque', 'message_utils', 'message_utils.decode_payload', 'str'),
+            (),
+        ),
+    },
 }
 # The registry's natively served functions, and where Python serves some anyway.
-SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',)}
+SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',)}
 PYTHON_ON = {'pypy': ('base36_encode', 'read_last_n_lines')}
 
 

@@ -8,7 +8,7 @@ header and the Rust crate (read by cbindgen) to one another.
 from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32
 from typing import Any, Dict, List, Tuple
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -25,6 +25,7 @@ STATE_FLAGS = 2
 TAIL_N = 3
 TAIL_START = 4
 TAIL_LEN = 5
+TAIL_OFFSET = 11
 DIR_COUNT = 3
 TAIL_EMPTY_FILE = 1
 TAIL_ERROR_UNNAMED = 2

@@ -121,6 +121,29 @@ FUNCTIONS: Tuple[Function, ...] = (
     ),
 )
 
+
+class Wait(NamedTuple):
+    """A SkyPilot function beyond the twelve whose wait the startup hook serves (only there:
+    it is not a public function of skyutils)."""
+
+    name: str
+    skypilot_module: str
+    # The part served: the block under `if <parameter> is not None:` (the rest stays
+    # SkyPilot's own code, whatever its release), and why it pays.
+    block_parameter: str
+    native: str
+
+
+WAITS: Tuple[Wait, ...] = (
+    Wait(
+        '_tail_log_file',
+        'sky.server.stream_utils',
+        'tail',
+        "`sky api logs --tail N`: the last N lines found from the file's end by the library's "
+        'tail scan, where SkyPilot reads every line of the log',
+    ),
+)
+
 NAMES: Tuple[str, ...] = tuple(function.name for function in FUNCTIONS)
 BY_NAME: Dict[str, Function] = {function.name: function for function in FUNCTIONS}
 

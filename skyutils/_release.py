@@ -154,6 +154,51 @@ class Module:
             todo.extend(scope.get_children())
         return found
 
+    def block(self, name: str, parameter: str):
+        """The function's first statement when it is `if <parameter> is not None:` and the
+        rest of the function never reads `parameter` (so calling it with None runs the rest
+        alone); None otherwise."""
+        function = self.functions.get(name)
+        if function is None:
+            return None
+        body = _without_docstring(function).body
+        first = body[0] if body else None
+        if not (
+            isinstance(first, ast.If)
+            and not first.orelse
+            and isinstance(first.test, ast.Compare)
+            and isinstance(first.test.left, ast.Name)
+            and first.test.left.id == parameter
+            and len(first.test.ops) == 1
+            and isinstance(first.test.ops[0], ast.IsNot)
+            and isinstance(first.test.comparators[0], ast.Constant)
+            and first.test.comparators[0].value is None
+        ):
+            return None
+        for node in body[1:]:
+            if any(isinstance(n, ast.Name) and n.id == parameter for n in ast.walk(node)):
+                return None
+        return first
+
+    def _block_closure(self, name: str, parameter: str) -> Tuple[List[str], Set[str]]:
+        """The helpers the block runs and the global names it and they read (the function's
+        own locals left out)."""
+        scope = self._scope(name)
+        local = {s.get_name() for s in scope.get_symbols() if s.is_local() or s.is_parameter()}
+        block = self.block(name, parameter)
+        read = {
+            n.id
+            for n in ast.walk(block)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local
+        }
+        functions: List[str] = []
+        names = set(read)
+        for helper in sorted(n for n in read if n in self.functions):
+            more_functions, more_names = self.closure(helper)
+            functions += [f for f in more_functions if f not in functions]
+            names |= more_names
+        return functions, names
+
     def closure(self, name: str) -> Tuple[List[str], Set[str]]:
         """The module's functions `name` runs (itself first, then its helpers, transitively),
         and every global name they read."""
@@ -169,15 +214,25 @@ class Module:
         return functions, names
 
     def reads(self, name: str) -> Optional[Reads]:
-        """What `name` reads, or None where the module defines no such function."""
+        """What `name` reads (for a served block, what the block reads), or None where the
+        module defines no such function."""
         if name not in self.functions:
             return None
-        functions, names = self.closure(name)
+        parameter = _blocks().get(name)
+        if parameter is not None:
+            if self.block(name, parameter) is None:
+                return None
+            functions, names = self._block_closure(name, parameter)
+            block = self.block(name, parameter)
+            nodes = [block] + [self.functions[f] for f in functions]
+        else:
+            functions, names = self.closure(name)
+            nodes = [self.functions[f] for f in functions]
         for function in functions:
             names -= self._state_of(function)
         chains = set(names)
-        for function in functions:
-            for node in ast.walk(self.functions[function]):
+        for top in nodes:
+            for node in ast.walk(top):
                 chain = _chain(node)
                 if chain and chain[0] in self.modules and chain[0] in names:
                     for end in range(2, len(chain) + 1):
@@ -190,9 +245,19 @@ class Module:
         module defines no such function."""
         if name not in self.functions:
             return None
-        functions, names = self.closure(name)
+        parameter = _blocks().get(name)
         parts = []
-        for read in sorted(names | {name}):  # a def and anything else binding its name
+        if parameter is not None:
+            block = self.block(name, parameter)
+            if block is None:
+                return None
+            functions, names = self._block_closure(name, parameter)
+            signature = self.functions[name].args  # type: ignore[attr-defined]  # bound
+            parts.append(f'{name}({_normal(signature)}): {_normal(block)}')
+        else:
+            functions, names = self.closure(name)
+            names = names | {name}
+        for read in sorted(names):  # a def and anything else binding its name
             for node in self.bindings.get(read, []):
                 parts.append(f'{read} <- {_normal(node)}')
             if read not in self.bindings:
@@ -250,16 +315,23 @@ TABLE = '_skyutils_verified.py'
 
 
 def served_functions() -> Dict[str, Tuple[str, ...]]:
-    """SkyPilot module -> the functions of it the library serves (the registry's rows)."""
+    """SkyPilot module -> the functions of it the library serves (the registry's rows, and the
+    waits it serves)."""
     from skyutils import _registry
 
     found: Dict[str, Tuple[str, ...]] = {}
-    for function in _registry.FUNCTIONS:
-        if function.skypilot_module and function.native:
-            found[function.skypilot_module] = found.get(function.skypilot_module, ()) + (
-                function.name,
-            )
+    rows = [f for f in _registry.FUNCTIONS if f.skypilot_module and f.native]
+    for function in list(rows) + list(_registry.WAITS):
+        module = str(function.skypilot_module)
+        found[module] = found.get(module, ()) + (function.name,)
     return found
+
+
+def _blocks() -> Dict[str, str]:
+    """Function -> the parameter whose `if <it> is not None:` block alone is served."""
+    from skyutils import _registry
+
+    return {wait.name: wait.block_parameter for wait in _registry.WAITS}
 
 
 def table(wheels: Dict[str, str]) -> str:

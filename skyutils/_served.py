@@ -23,7 +23,8 @@ def serve(name: str, module, original: Callable) -> Tuple[Optional[Callable], st
         return None, f"SkyPilot's own: the library did not load ({_native.LOADED.reason})"
     if name in _dispatch.python_reasons(sys.implementation.name) or name not in _MAKERS:
         return None, f"SkyPilot's own: skyutils serves {name} with Python here"
-    return _MAKERS[name](module, original), f'served natively: {_registry.BY_NAME[name].native}'
+    row = _registry.BY_NAME.get(name) or next(w for w in _registry.WAITS if w.name == name)
+    return _MAKERS[name](module, original), f'served natively: {row.native}'
 
 
 def _as_skypilot_raises(module, error: BaseException):
@@ -112,6 +113,55 @@ def _get_max_workers_for_file_mounts(module, original):
     return get_max_workers_for_file_mounts
 
 
+def _tail_log_file(module, original):
+    """SkyPilot's log tailer, its tail block served: the last N lines come from the file's
+    end (skyutils._logtail, in a worker thread), then SkyPilot's own function follows the
+    file from where its block would have left it (called with tail=None, which runs the rest
+    of it alone). Anything the served block cannot decide is SkyPilot's own, from the start."""
+    import asyncio
+    import inspect
+
+    from skyutils import _logtail
+
+    signature = inspect.signature(original)
+
+    def _tail_log_file(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)
+        tail = bound.arguments.get('tail')
+        if type(tail) is not int or tail < 0 or 'f' not in bound.arguments:
+            return original(*args, **kwargs)  # None, odd values: SkyPilot's to decide
+        return _served(bound, tail)
+
+    async def _served(bound, tail):
+        f = bound.arguments['f']
+        raw = getattr(f, '_file', None)  # aiofiles' file over the buffered reader
+        found = None
+        if raw is not None:
+            decode_payload = module.message_utils.decode_payload
+            found = await asyncio.get_running_loop().run_in_executor(
+                getattr(f, '_executor', None), _logtail.last_lines_of, raw, tail, decode_payload
+            )
+        if found is None:
+            rest = original(*bound.args, **bound.kwargs)
+        else:
+            lines, end = found
+            await f.seek(end)  # where SkyPilot's read of every line would have stopped
+            for line in lines:
+                yield line
+            bound.arguments['tail'] = None
+            rest = original(*bound.args, **bound.kwargs)
+        try:
+            async for chunk in rest:
+                yield chunk
+        finally:
+            await rest.aclose()
+
+    return _tail_log_file
+
+
 _MAKERS = {
     'base36_encode': _base36_encode,
     'read_last_n_lines': _read_last_n_lines,
@@ -119,4 +169,5 @@ _MAKERS = {
     'get_cpu_count': _get_cpu_count,
     'get_mem_size_gb': _get_mem_size_gb,
     'get_max_workers_for_file_mounts': _get_max_workers_for_file_mounts,
+    '_tail_log_file': _tail_log_file,
 }

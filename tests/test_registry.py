@@ -102,8 +102,10 @@ def test_every_export_is_found_by_the_name_of_what_it_serves():
 def test_skypilot_modules_feed_patch_migrate_and_the_hook():
     modules = _registry.skypilot_modules()
     assert migrate.MOVABLE == modules
-    assert set(_patch.TARGETS) == set(_skyutils_hook.TARGETS) <= set(modules)
+    waits = {wait.skypilot_module for wait in _registry.WAITS}
+    assert set(_patch.TARGETS) == set(_skyutils_hook.TARGETS) <= set(modules) | waits
     native = {row.name for row in _registry.FUNCTIONS if row.native and row.skypilot_module}
+    native |= {wait.name for wait in _registry.WAITS}
     import _skyutils_verified
 
     assert {n for names in _skyutils_verified.SERVED.values() for n in names} == native

@@ -531,7 +531,7 @@ def test_skyutils_info_shows_what_serves_skypilot(hook_env, sky_dir):
     for verdict in found['modules'].values():
         assert verdict['release'] and '0.14.1' in verdict['release'], verdict
     served = {n.rsplit('.', 1)[1] for n in found['served']}
-    assert served == (NATIVE if library_here() else set())
+    assert served == (NATIVE | {'_tail_log_file'} if library_here() else set())
     text = info()
     assert 'startup hook: active in this process' in text
     assert 'sky.utils.common_utils: the file of SkyPilot 0.14.0, 0.14.1' in text

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 4
+#define SKYUTILS_ABI_VERSION 5
 
 #define SKYUTILS_OK 0
 #define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
@@ -39,6 +39,7 @@
 #define SKYUTILS_TAIL_N 3      /* skyutils_read_last_n_lines, in: n (>= 1) */
 #define SKYUTILS_TAIL_START 4  /* skyutils_read_last_n_lines, out: where the tail starts */
 #define SKYUTILS_TAIL_LEN 5    /* skyutils_read_last_n_lines, out: its length */
+#define SKYUTILS_TAIL_OFFSET 11 /* skyutils_read_last_n_lines, out: where it starts in the file */
 #define SKYUTILS_DIR_COUNT 3   /* skyutils_count_dir_entries, out: the count */
 
 #define SKYUTILS_TAIL_EMPTY_FILE 1u    /* the file is empty */

@@ -21,7 +21,7 @@ pub mod system;
 pub mod text;
 
 /// Raised whenever an exported signature or a status code changes meaning.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The ABI version; Python binds nothing unless it matches what it was written for.
 #[no_mangle]

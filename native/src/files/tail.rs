@@ -33,6 +33,7 @@ const TAIL_END: usize = 7;
 const TAIL_POS: usize = 8;
 const TAIL_NEWLINES: usize = 9;
 const TAIL_STEP: usize = 10;
+pub const TAIL_OFFSET: usize = 11; // out: where the tail starts in the file
 
 /// First read: enough for short tails of typical log lines (later reads double).
 pub(crate) const FIRST_BLOCK: usize = 8 * 1024;
@@ -254,10 +255,12 @@ pub fn open_tail(path: &CStr, n: u64) -> Result<Option<(Fd, Scan)>, TailError> {
 pub enum TailStep {
     /// The file is empty.
     Empty,
-    /// The tail is `len` bytes of `out` from `offset`; `flags` as [`text_flags`] gives them.
+    /// The tail is `len` bytes of `out` from `offset`, read from `start` in the file; `flags`
+    /// as [`text_flags`] gives them.
     Copied {
         offset: usize,
         len: usize,
+        start: u64,
         flags: u32,
     },
     /// The tail is [start, end) of the open file: the caller reads it and closes `fd`.
@@ -295,6 +298,7 @@ pub fn tail_step(
             Ok(TailStep::Copied {
                 offset,
                 len,
+                start,
                 flags: text_flags(&out[offset..offset + len]),
             })
         }
@@ -365,12 +369,17 @@ pub unsafe extern "C" fn skyutils_read_last_n_lines(
         // SAFETY: out is non-null and the caller guarantees out_cap writable bytes that
         // nothing else touches during the call.
         let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
-        let (start, len, flags) = match tail_step(&path, n, held, out) {
-            Ok(TailStep::Empty) => (0, 0, TAIL_EMPTY_FILE),
-            Ok(TailStep::Copied { offset, len, flags }) => (offset as u64, len as u64, flags),
+        let (start, len, in_file, flags) = match tail_step(&path, n, held, out) {
+            Ok(TailStep::Empty) => (0, 0, 0, TAIL_EMPTY_FILE),
+            Ok(TailStep::Copied {
+                offset,
+                len,
+                start,
+                flags,
+            }) => (offset as u64, len as u64, start, flags),
             Ok(TailStep::InFile { fd, start, end }) => {
                 state.hold(fd);
-                (start, end - start, 0)
+                (start, end - start, start, 0)
             }
             Ok(TailStep::More { fd, scan }) => {
                 scan.save(&mut state);
@@ -386,6 +395,7 @@ pub unsafe extern "C" fn skyutils_read_last_n_lines(
         };
         state.set(TAIL_START, start as i64);
         state.set(TAIL_LEN, len as i64);
+        state.set(TAIL_OFFSET, in_file as i64);
         state.set(STATE_FLAGS, i64::from(flags));
         ffi::OK
     })
@@ -533,7 +543,10 @@ mod tests {
         let (path, c_path) = temp_file(&data);
         let mut out = vec![0u8; 64 * 1024];
         // Inside the first 8 KiB block, read straight into the end of `out`.
-        let Ok(TailStep::Copied { offset, len, flags }) = step(&c_path, 3, &mut out) else {
+        let Ok(TailStep::Copied {
+            offset, len, flags, ..
+        }) = step(&c_path, 3, &mut out)
+        else {
             panic!("short tail not copied");
         };
         assert_eq!(offset + len + 1, out.len()); // the file's final newline stays out
@@ -567,7 +580,10 @@ mod tests {
             Ok(TailStep::Empty)
         ));
         std::fs::write(&path, b"a\r\nb").unwrap();
-        let Ok(TailStep::Copied { offset, len, flags }) = step(&c_path, 5, &mut [0u8; 8]) else {
+        let Ok(TailStep::Copied {
+            offset, len, flags, ..
+        }) = step(&c_path, 5, &mut [0u8; 8])
+        else {
             panic!("not copied");
         };
         assert_eq!((offset, len, flags), (4, 4, 0));
