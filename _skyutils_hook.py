@@ -44,7 +44,13 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _ABSENT = object()  # what a watched name that is not bound is compared with
 # What skyutils info reports: whether the hook is on here, every target module's verdict, and
 # the first error, if any.
-state: 'Dict[str, Any]' = {'active': False, 'pid': None, 'error': None, 'modules': {}}
+state: 'Dict[str, Any]' = {
+    'active': False,
+    'pid': None,
+    'error': None,
+    'modules': {},
+    'patch_seconds': 0.0,  # what patching SkyPilot's modules took in this process, all told
+}
 _entries: 'List[_Entry]' = []  # every stub installed, in order
 _watched: 'Dict[int, set]' = {}  # id(module) -> the names watched in it
 _watched_modules: 'Dict[int, Any]' = {}  # id(module) -> module (kept alive, for unwatching)
@@ -141,10 +147,14 @@ def _note_error(error: BaseException) -> None:
 
 
 def _patch_quietly(module) -> None:
+    from time import perf_counter  # a built-in module: imported at start already
+
+    started = perf_counter()
     try:
         patch(module)
     except Exception as e:  # SkyPilot's import goes on with its own functions
         _note_error(e)
+    state['patch_seconds'] += perf_counter() - started
 
 
 def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
