@@ -323,6 +323,39 @@ def _interrupting_handler(rng: random.Random, calls):
     return handler
 
 
+class _OwnEncode(str):
+    """A path whose encode() names another file: open() never asks it."""
+
+    def encode(self, *args, **kwargs):
+        return b'/etc/passwd'
+
+
+def fuzz_odd_arguments(rng: random.Random, lib, files: Files) -> None:
+    """The bindings with arguments of odd types (floats, bools, str subclasses, huge and
+    negative numbers), against the pure twins: the same answer, or the same error type and
+    message."""
+    from skyutils import _bindings, _pure
+
+    if not os.path.exists(files.path) or rng.random() < 0.05:
+        lines = rng.randrange(0, 3000)
+        with open(files.path, 'wb') as f:
+            f.write(b''.join(b'x' * rng.randrange(30) + b'\n' for _ in range(lines)))
+    number = rng.choice(
+        [0, 1, 3, 2000, -1, 1.5, 0.0, 4096.0, True, False, 2**63, -(2**70), '3', None]
+    )
+    path = rng.choice([files.path, _OwnEncode(files.path), files.dir, _OwnEncode(files.dir)])
+    if rng.random() < 0.5:
+        args = (path, number)
+    else:
+        args = (path, rng.choice([1, 10, 100]), number)
+    name = rng.choice(['read_last_n_lines', 'estimate_fd_for_directory'])
+    if name == 'estimate_fd_for_directory':
+        args = (path,)
+    want = outcome(getattr(_pure, name), *args)
+    got = outcome(getattr(_bindings, name), *args)
+    assert got == want, (name, args, got, want)
+
+
 TARGETS = {
     'base36_encode': lambda rng, lib, files: fuzz_base36(rng, lib),
     'read_tail': fuzz_read_tail,
@@ -333,6 +366,7 @@ TARGETS = {
     'process_alive': lambda rng, lib, files: fuzz_process_alive(rng, lib),
     'find_free_port': lambda rng, lib, files: fuzz_find_free_port(rng, lib),
     'interrupted': fuzz_interrupted,
+    'odd_arguments': fuzz_odd_arguments,
 }
 
 

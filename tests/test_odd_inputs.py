@@ -12,6 +12,8 @@ import textwrap
 import pytest
 import reference
 from conftest import BACKENDS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 needs_native = pytest.mark.skipif('native' not in BACKENDS, reason='no native library')
 
@@ -155,3 +157,147 @@ def test_every_descriptor_in_use_fails_as_skypilot_does(tmp_path):
         tmp_path,
     )
     assert all_agree(found) and found['skypilot'].startswith('OSError 24'), found
+
+
+class OwnEncode(str):
+    """A str subclass whose encode() names another file: open() never asks it."""
+
+    def encode(self, *args, **kwargs):
+        return b'/etc/passwd'
+
+
+def outcomes(name, *args):
+    """SkyPilot's own, the pure twin's and the binding's outcome: a value, or an error's type
+    and message."""
+    common_utils, subprocess_utils = reference.load()
+    from skyutils import _bindings, _pure
+
+    found = {}
+    owners = {'skypilot': common_utils, 'python': _pure, 'native': _bindings}
+    for backend, owner in owners.items():
+        if backend == 'skypilot' and name == 'estimate_fd_for_directory':
+            function = lambda path: len(os.listdir(path)) * 5  # noqa: E731  SkyPilot's inline code
+        else:
+            function = getattr(owner, name)
+        try:
+            found[backend] = ('ok', function(*args))
+        except Exception as e:
+            found[backend] = ('raises', type(e).__name__, str(e))
+    return found
+
+
+@pytest.fixture(scope='module')
+def big_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp('odd') / 'big.log'
+    path.write_bytes(b''.join(b'line %d\n' % i for i in range(3000)))
+    return str(path)
+
+
+@needs_native
+@pytest.mark.parametrize('chunk_size', [4096.0, 3.5, True])
+def test_a_chunk_size_of_another_type_reads_as_skypilot_s(big_file, chunk_size):
+    """A float chunk size fails at SkyPilot's seek once the file is larger than the chunk
+    (up to b6ad724 both backends returned lines); True reads in one-byte chunks."""
+    found = outcomes('read_last_n_lines', big_file, 10, chunk_size)
+    assert all_agree(found), found
+
+
+@needs_native
+@pytest.mark.parametrize('n', [1.5, 0.0, True, 2.0])
+def test_an_n_of_another_type_fails_with_skypilot_s_message(big_file, n):
+    """read_last_n_lines(path, 1.5): TypeError at SkyPilot's slice, with its message (up to
+    b6ad724 another message: 'float' object cannot be interpreted as an integer)."""
+    found = outcomes('read_last_n_lines', big_file, n)
+    assert all_agree(found), found
+
+
+@needs_native
+@pytest.mark.skipif(
+    not os.path.isfile('/sys/class/net/lo/ifalias'), reason='needs a sysfs attribute'
+)
+def test_a_sysfs_attribute_that_reads_short_fails_as_skypilot_s():
+    """Its size is 4096, it reads empty: SkyPilot's slice leaves no line, IndexError (up to
+    b6ad724 both backends returned [''])."""
+    path = '/sys/class/net/lo/ifalias'
+    assert os.path.getsize(path) > 0 and open(path, 'rb').read() == b''
+    found = outcomes('read_last_n_lines', path, 1)
+    assert all_agree(found) and found['skypilot'][:2] == ('raises', 'IndexError'), found
+
+
+@needs_native
+@pytest.mark.parametrize('name', ['read_last_n_lines', 'estimate_fd_for_directory'])
+def test_a_str_subclass_path_opens_what_open_opens(tmp_path, big_file, name):
+    """A str subclass with its own encode(): open() and os.listdir encode its characters;
+    os.fsencode asks the object (up to b6ad724 the library opened /etc/passwd:
+    NotADirectoryError where SkyPilot counts 10 entries)."""
+    directory = tmp_path / 'ten'
+    directory.mkdir()
+    for i in range(10):
+        (directory / str(i)).write_text('')
+    args = (OwnEncode(big_file), 2) if name == 'read_last_n_lines' else (OwnEncode(directory),)
+    found = outcomes(name, *args)
+    assert all_agree(found), found
+
+
+@needs_native
+def test_a_file_rewritten_in_place_never_gives_more_than_n_lines(tmp_path):
+    """Another thread rewrites the file in place (pwrite in a loop, line lengths changing):
+    every tail of 2000 lines has at most 2000 (up to b6ad724 the library counted lines in one
+    version of the bytes and os.pread returned another: up to 20,000)."""
+    import threading
+
+    path = tmp_path / 'rewritten.log'
+    versions = [
+        b''.join(b'y' * (1 + (i * k) % 40) + b'\n' for i in range(20_000)) for k in (1, 7, 13)
+    ]
+    size = min(len(v) for v in versions)
+    path.write_bytes(versions[0][:size])
+    stop = threading.Event()
+
+    def rewrite():
+        fd = os.open(str(path), os.O_WRONLY)
+        try:
+            i = 0
+            while not stop.is_set():
+                os.pwrite(fd, versions[i % 3][:size], 0)
+                i += 1
+        finally:
+            os.close(fd)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    longest = {}
+    try:
+        for name in ('native', 'python'):
+            impl = BACKENDS[name]
+            longest[name] = max(len(impl.read_last_n_lines(str(path), 2000)) for _ in range(300))
+    finally:
+        stop.set()
+        writer.join()
+    assert all(count <= 2000 for count in longest.values()), longest
+
+
+ODD_NUMBERS = st.one_of(
+    st.integers(min_value=-5, max_value=5000),
+    st.floats(allow_nan=False, min_value=-3, max_value=5000),
+    st.booleans(),
+)
+
+
+@needs_native
+@settings(max_examples=60, deadline=None)
+@given(
+    n=ODD_NUMBERS,
+    chunk_size=ODD_NUMBERS,
+    subclass=st.booleans(),
+    lines=st.integers(min_value=0, max_value=3000),
+)
+def test_generated_odd_arguments_answer_as_skypilot(
+    tmp_path_factory, n, chunk_size, subclass, lines
+):
+    """Floats, bools and str subclass paths: SkyPilot, the pure twin and the binding give the
+    same value or the same error type and message."""
+    path = tmp_path_factory.mktemp('gen') / 'a.log'
+    path.write_bytes(b''.join(b'line %d\n' % i for i in range(lines)))
+    found = outcomes('read_last_n_lines', OwnEncode(path) if subclass else str(path), n, chunk_size)
+    assert all_agree(found), found

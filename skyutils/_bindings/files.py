@@ -56,6 +56,15 @@ _PREAD_PART = 1 << 28
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
+def path_bytes(path) -> bytes:
+    """The bytes open() opens for `path`: os.fsencode's, except that a str subclass's own
+    encode() is not called (open() encodes the characters; os.fsencode asks the object)."""
+    path = os.fspath(path)
+    if isinstance(path, str):
+        return str.encode(path, _FS_ENCODING, _FS_ERRORS)
+    return path
+
+
 def _os_error(errno: int, path=None) -> OSError:
     """The OSError (subclass chosen by errno) Python's own call would have raised."""
     if path is None:
@@ -144,7 +153,7 @@ def tail_span(file_path, n: int) -> Optional[Tuple[bytes, int, int]]:
         raw = (
             file_path.encode(_FS_ENCODING, _FS_ERRORS)
             if type(file_path) is str
-            else os.fsencode(file_path)
+            else path_bytes(file_path)
         )
     except TypeError:  # a PathLike that gives neither str nor bytes: Python's open() decides
         return None
@@ -172,7 +181,10 @@ def tail_span(file_path, n: int) -> Optional[Tuple[bytes, int, int]]:
         if status == OK and state[STATE_FD]:
             data = _read_left_open(state, n, file_path)
             state.release()
-            if data is None:  # the file shrank since the scan
+            # The scan counted n lines in the bytes it read; os.pread read them again. A file
+            # rewritten in between (or shrunk) gives other bytes: Python's twin reads it,
+            # counting the lines of the very bytes it returns.
+            if data is None or not _holds_lines(data, n, state[TAIL_OFFSET]):
                 return None
     except BaseException:
         state.release()
@@ -192,6 +204,13 @@ def tail_span(file_path, n: int) -> Optional[Tuple[bytes, int, int]]:
         flags = TAIL_PLAIN if _is_plain(data) else 0
     _give_back(out, state)
     return data, flags, offset
+
+
+def _holds_lines(data: bytes, n: int, offset: int) -> bool:
+    """Whether `data` (a tail without the final newline) is n lines, or fewer from the file's
+    start, as the scan found it."""
+    lines = data.count(b'\n') + 1
+    return lines == n or (offset == 0 and lines <= n)
 
 
 def _read_left_open(state: State, n: int, file_path) -> Optional[bytes]:
@@ -275,7 +294,7 @@ def _is_plain(data: bytes) -> bool:
 def estimate_fd_for_directory(path: str) -> int:
     """Five descriptors per entry directly in `path` (SkyPilot's rsync heuristic)."""
     if isinstance(path, (str, bytes, os.PathLike)):
-        raw = os.fsencode(path)
+        raw = path_bytes(path)
         if b'\0' not in raw and len(raw) <= _native.INT_MAX:
             if _states._open:  # see tail_bytes
                 _states.sweep()

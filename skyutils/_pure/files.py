@@ -1,8 +1,7 @@
 """Pure-Python file functions: read_last_n_lines, hash_file, estimate_fd_for_directory."""
 
-import operator
 import os
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, List, Optional
 
 if TYPE_CHECKING:
     import hashlib
@@ -33,8 +32,29 @@ def tail_read_error(n: int, file_path: str, error: OSError) -> RuntimeError:
     return RuntimeError(f'Failed to read last {n} lines from {file_path}: {error}')
 
 
-def _read_tail_bytes(f, size: int, n: int) -> bytes:
-    """Reads blocks backwards from `size` until they hold n + 1 newlines or the file starts."""
+def _tail_in_chunks(f, size, n, chunk_size, encoding: str, errors: str) -> List[str]:
+    """The contract's steps one by one, in `chunk_size` blocks from the end, for what the
+    block reader below does not take: arguments of other types than int (a float chunk size
+    fails at the seek, a float n at the slice, True is 1, as in SkyPilot) and files that read
+    shorter than their size (a sysfs attribute of size 4096 that reads empty: IndexError)."""
+    pos, newlines, blocks = size, 0, []
+    while pos > 0 and newlines <= n:
+        step = min(chunk_size, pos)
+        pos -= step
+        f.seek(pos)
+        block = f.read(step)
+        blocks.append(block)
+        newlines += block.count(b'\n')
+    lines = b''.join(reversed(blocks)).split(b'\n')
+    picked = lines[-n - 1 : -1] if lines and lines[-1] == b'' else lines[-n:]
+    decoded = [line.decode(encoding, errors=errors).rstrip('\r') + '\n' for line in picked[:-1]]
+    decoded.append(picked[-1].decode(encoding, errors=errors).rstrip('\r'))
+    return decoded
+
+
+def _read_tail_bytes(f, size: int, n: int) -> Optional[bytes]:
+    """Reads blocks backwards from `size` until they hold n + 1 newlines or the file starts;
+    None when a block reads short (the file shrank, or is not what its size says)."""
     blocks = []
     newlines = 0
     pos = size
@@ -45,6 +65,8 @@ def _read_tail_bytes(f, size: int, n: int) -> bytes:
         pos -= step
         f.seek(pos)
         data = f.read(step)
+        if len(data) != step:
+            return None
         blocks.append(data)
         newlines += data.count(b'\n')
     blocks.reverse()
@@ -58,13 +80,15 @@ def read_last_n_lines(
     check_tail_args(file_path, n, chunk_size)
     if n == 0:
         return []
+    plain = type(n) is int and type(chunk_size) is int
     try:
         with open(file_path, 'rb') as f:
             size = f.seek(0, os.SEEK_END)
             if size == 0:
                 return []
-            n = operator.index(n)
-            data = _read_tail_bytes(f, size, n)
+            data = _read_tail_bytes(f, size, n) if plain else None
+            if data is None:  # odd argument types, or a file that reads short
+                return _tail_in_chunks(f, size, n, chunk_size, encoding, errors)
     except OSError as e:
         raise tail_read_error(n, file_path, e) from e
     if data.endswith(b'\n'):
