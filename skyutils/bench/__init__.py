@@ -57,6 +57,7 @@ def run(
     functions: Optional[List[str]] = None,
     progress: Callable[[str], None] = lambda text: None,
     startup_only: bool = False,
+    runs: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Builds the fixtures, measures every case (or those of `functions`), judges them against
     the run's own noise, cleans up; with `startup_only`, only what the hook and `import
@@ -74,7 +75,7 @@ def run(
         'thread_scaling': {},
     }
     if startup_only:
-        _startup(report, progress)
+        _startup(report, progress, runs)
         report['summary'] = summarize([])
         return report
     load = {'before': load_average(), 'cpus': int(report['machine']['cpus'] or 1)}
@@ -118,7 +119,7 @@ def run(
         fx.close()
     load['after'] = load_average()
     if not functions:
-        _startup(report, progress)
+        _startup(report, progress, runs)
     report['backends'] = {
         name: choice['backend'] for name, choice in skyutils.backend_info()['functions'].items()
     }
@@ -143,8 +144,9 @@ def reference_version() -> Optional[str]:
     return f'{distribution} {version}' if distribution else None
 
 
-def _startup(report: Dict[str, Any], progress: Callable[[str], None]) -> None:
+def _startup(report: Dict[str, Any], progress: Callable[[str], None], runs: Optional[int]) -> None:
     progress('startup: fresh interpreters')
-    report['startup_hook'], report['import'] = startup_hook(), import_skyutils()
+    counts = {} if runs is None else {'runs': runs}
+    report['startup_hook'], report['import'] = startup_hook(**counts), import_skyutils(**counts)
     progress('startup: SkyPilot processes, hook on and off')
-    report['skypilot_process'] = skypilot_process()
+    report['skypilot_process'] = skypilot_process(**counts)
