@@ -230,8 +230,9 @@ def bench(args) -> int:
             )
             for pid, has in sorted(loaded.items()):
                 print(f'  {pid} {"loaded " if has else "not    "} {names.get(pid, "")}')
-        _tail_bench(args, work)
         _server_starts(args)
+        if not args.hook_only:
+            _tail_bench(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -334,6 +335,11 @@ def main() -> int:
     check.add_argument('--mib', type=int, default=64)
     measure = commands.add_parser('bench', help='hook on and off, in one run')
     measure.add_argument('--quick', action='store_true')
+    measure.add_argument(
+        '--hook-only',
+        action='store_true',
+        help="the hook's costs alone (imports, commands, server starts): no log tails",
+    )
     measure.add_argument(
         '--skypilot-mib',
         type=int,
