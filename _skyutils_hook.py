@@ -42,6 +42,7 @@ LAZY = ('psutil',)
 _OFF = ('0', 'false', 'no', 'off')
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _ABSENT = object()  # what a watched name that is not bound is compared with
+_ModuleType = type(sys)  # types.ModuleType, without importing types
 # What skyutils info reports: whether the hook is on here, every target module's verdict, and
 # the first error, if any.
 state: 'Dict[str, Any]' = {
@@ -220,17 +221,15 @@ def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
             why = entry.why
         verdict['functions'][function] = why
     # All stubs first, then what each reads: a served function that calls another reads its stub.
-    import types
-
     for entry in entries:
-        types.ModuleType.__setattr__(module, entry.name, entry.stub)
+        _ModuleType.__setattr__(module, entry.name, entry.stub)
     for entry in entries:
         chains, lazy = reads[entry.name]
         if _resolve(entry, chains, dict(lazy)):
             entry.intact = True
             _entries.append(entry)
         else:
-            types.ModuleType.__setattr__(module, entry.name, entry.original)
+            _ModuleType.__setattr__(module, entry.name, entry.original)
             verdict['functions'][entry.name] = 'SkyPilot\'s own: ' + entry.why
     _recheck()
     return verdict['functions']
@@ -238,9 +237,7 @@ def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
 
 def _is_module(value) -> bool:
     """A plain module (or one this hook watches): a LazyImport or other subclass is not."""
-    import types
-
-    return type(value) is types.ModuleType or type(value) is _WatchedModule
+    return type(value) is _ModuleType or type(value) is _WatchedModule
 
 
 def _resolve(entry, chains, lazy) -> bool:
@@ -280,11 +277,9 @@ def _resolve(entry, chains, lazy) -> bool:
 
 def _watch(module, name) -> bool:
     global _WatchedModule
-    import types
-
     if _WatchedModule is None:
-        _WatchedModule = _watched_module_class(types.ModuleType)
-    if type(module) is types.ModuleType:
+        _WatchedModule = _watched_module_class(_ModuleType)
+    if type(module) is _ModuleType:
         module.__class__ = _WatchedModule
     elif type(module) is not _WatchedModule:
         return False
@@ -447,11 +442,9 @@ def unpatch(module) -> int:
     _forget(module)
     state['modules'].pop(module.__name__, None)
     if not _entries:  # nothing served: every watched module gets its own class back
-        import types
-
         for watched in _watched_modules.values():
             if type(watched) is _WatchedModule:
-                watched.__class__ = types.ModuleType
+                watched.__class__ = _ModuleType
         _watched.clear()
         _watched_modules.clear()
     return count
