@@ -359,33 +359,21 @@ def _resolve_lazy(entry, module, chains, found) -> bool:
 
 def _stub(entry):
     """The function put in SkyPilot's module: the served one while every name it reads is as
-    verified, SkyPilot's own otherwise (one flag, or a flag and a dictionary lookup)."""
+    verified, SkyPilot's own otherwise (a flag, and for psutil's readers a dictionary lookup)."""
     original = entry.original
     modules = sys.modules
-    if entry.lazy is None:
+    lazy = entry.lazy
 
-        def stub(*args, **kwargs):
-            if entry.intact:
-                served = entry.served
-                if served is None:
-                    served = _first_call(entry)
-                if served:
-                    return served(*args, **kwargs)
-            return original(*args, **kwargs)
-
-    else:
-        lazy = entry.lazy
-
-        def stub(*args, **kwargs):
-            # SkyPilot imports `lazy` at its first use: another module there than the one
-            # watched (or one imported past the hook) is not what was verified.
-            if entry.intact and modules.get(lazy) is entry.lazy_module:
-                served = entry.served
-                if served is None:
-                    served = _first_call(entry)
-                if served:
-                    return served(*args, **kwargs)
-            return original(*args, **kwargs)
+    def stub(*args, **kwargs):
+        # SkyPilot imports `lazy` (psutil) at its first use: another module there than the
+        # one watched (or one imported past the hook) is not what was verified.
+        if entry.intact and (lazy is None or modules.get(lazy) is entry.lazy_module):
+            served = entry.served
+            if served is None:
+                served = _first_call(entry)
+            if served:
+                return served(*args, **kwargs)
+        return original(*args, **kwargs)
 
     for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
         setattr(stub, attribute, getattr(original, attribute, None))

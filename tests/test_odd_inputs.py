@@ -74,32 +74,18 @@ def test_a_virtualised_meminfo_is_what_memory_is(tmp_path):
     code = '''
         print(json.dumps(compare('get_mem_size_gb')))
     '''
-    script = tmp_path / 'child.py'
-    script.write_text(CHILD + textwrap.dedent(code))
-    found = _in_namespace(tmp_path, fake, script)  # the file over /proc/meminfo, privately
-    assert all_agree(found) and found['native'] == repr(('ok', 1.0)), found
-
-
-def _in_namespace(tmp_path, fake, script):
-    """Runs `script` where `fake` is mounted over /proc/meminfo, in a mount namespace of its
-    own."""
-    tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, SKYPILOT_USE_RUST='1')
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [tests, env.get('PYTHONPATH')]))
-    done = subprocess.run(
-        ['unshare', '-m', 'sh', '-c', 'mount --bind "$1" /proc/meminfo && exec "$2" "$3"', 'sh',
-         str(fake), sys.executable, str(script)],
-        env=env,
-        cwd=str(tmp_path),
+    probe = subprocess.run(
+        ['unshare', '-m', 'mount', '--bind', str(fake), '/proc/meminfo'],
         capture_output=True,
         text=True,
-        timeout=300,
         check=False,
-    )  # fmt: skip
-    if done.returncode and 'mount' in done.stderr and 'denied' in done.stderr:
-        pytest.skip(f'no bind mount here: {done.stderr.strip()}')
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    )
+    if probe.returncode:
+        pytest.skip(f'no bind mount here: {probe.stderr.strip()}')
+    # The child mounts the file over /proc/meminfo in a mount namespace of its own.
+    mount = 'mount --bind "$0" /proc/meminfo && exec "$@"'
+    found = run_child(code, tmp_path, prefix=['unshare', '-m', 'sh', '-c', mount, str(fake)])
+    assert all_agree(found) and found['native'] == repr(('ok', 1.0)), found
 
 
 @needs_native
