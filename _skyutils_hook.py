@@ -457,6 +457,9 @@ def served() -> 'Dict[str, Dict[str, Any]]':
 
 
 def original_of(function):
-    """SkyPilot's own function behind a stub of this hook; anything else as it is."""
-    entry = getattr(function, '_skyutils_entry', None)
+    """SkyPilot's own function behind a stub of this hook; anything else as it is (asked of
+    plain functions only: getattr on a LazyImport would import its module)."""
+    if type(function) is not type(install):
+        return function
+    entry = function.__dict__.get('_skyutils_entry')
     return entry.original if isinstance(entry, _Entry) else function

@@ -29,9 +29,11 @@ def load():
     import skyutils
 
     skyutils.unpatch_skypilot()
+    import _skyutils_hook
+
     for module in (common_utils, subprocess_utils):
         for value in vars(module).values():
-            assert '_skyutils_entry' not in getattr(value, '__dict__', {}), value
+            assert _skyutils_hook.original_of(value) is value, value
     return common_utils, subprocess_utils
 
 
