@@ -21,7 +21,6 @@ SkyPilot process's start.
 import ast
 import builtins
 import hashlib
-import symtable
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 # Fields that say nothing about behaviour, or that only some Python versions have.
@@ -108,6 +107,8 @@ class Module:
     """One SkyPilot module's source, analysed once."""
 
     def __init__(self, source: str):
+        import symtable  # here: PyPy has none, and importing this module must not fail there
+
         self.tree = ast.parse(source)
         self.table = symtable.symtable(source, '<skypilot>', 'exec')
         self.bindings: Dict[str, List[ast.AST]] = {}
