@@ -56,13 +56,18 @@ _PREAD_PART = 1 << 28
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
+# CPython's open() and os.listdir encode a str subclass's characters; PyPy's call its encode()
+# method, as os.fsencode does.
+_OPEN_ENCODES_CHARACTERS = sys.implementation.name != 'pypy'
+
+
 def path_bytes(path) -> bytes:
-    """The bytes open() opens for `path`: os.fsencode's, except that a str subclass's own
-    encode() is not called (open() encodes the characters; os.fsencode asks the object)."""
+    """The bytes this Python's open() opens for `path`: os.fsencode's, except that on CPython a
+    str subclass's own encode() is not called (open() encodes the characters)."""
     path = os.fspath(path)
-    if isinstance(path, str):
+    if isinstance(path, str) and _OPEN_ENCODES_CHARACTERS:
         return str.encode(path, _FS_ENCODING, _FS_ERRORS)
-    return path
+    return os.fsencode(path)
 
 
 def _os_error(errno: int, path=None) -> OSError:
