@@ -57,8 +57,9 @@ class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array
 # each with the frame and thread of the call that holds it where there are no reference counts.
 _open: Dict[int, Tuple[State, Optional[Tuple[Any, int]]]] = {}
 # A state nobody else references has this many references while sweep() looks at it: _open's
-# tuple's, the loop's variable and getrefcount's argument.
-_UNREFERENCED = 3
+# tuple's and getrefcount's argument. (sweep binds no name to the state: under a Python tracer,
+# CPython 3.8-3.10 copies a frame's locals into a dict at every event, one more reference.)
+_UNREFERENCED = 2
 # PyPy has no reference counts: there a held state is released once the call that holds it is
 # no longer on its thread's stack (it ended, cut short), rather than once unreferenced.
 _COUNTED = hasattr(sys, 'getrefcount')
@@ -79,13 +80,13 @@ def sweep() -> None:
         held = _open.get(key)
         if held is None:
             continue
-        state, holder = held
+        holder = held[1]
         if holder is None:
-            ended = sys.getrefcount(state) <= _UNREFERENCED
+            ended = sys.getrefcount(held[0]) <= _UNREFERENCED
         else:
             ended = not _on_stack(holder[0], stacks.get(holder[1]) if stacks else None)
         if ended:
-            state.release()
+            held[0].release()
 
 
 def _on_stack(frame, top) -> bool:
