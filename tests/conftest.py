@@ -19,6 +19,12 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'conformance: compares skyutils with the published skypilot package'
     )
+    # ci/test-wheels leaves these out on the Pythons between the oldest and the newest, and
+    # ci/test-platforms under qemu: their cost is data (gigabytes, 10^4 entries, a browser),
+    # read by the same library and binding code on every interpreter.
+    config.addinivalue_line(
+        'markers', 'volume: costly for its data alone (run on the checkout, oldest and newest)'
+    )
     # Importing the reference skypilot package warns about its own dependencies.
     config.addinivalue_line('filterwarnings', 'ignore:.*declarative_base.*')
     config.addinivalue_line('filterwarnings', "ignore:'crypt' is deprecated:DeprecationWarning")

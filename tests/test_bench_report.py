@@ -207,6 +207,7 @@ def _dark(pixel):
     return sum(pixel) < 3 * 110
 
 
+@pytest.mark.volume
 def test_chart_screenshot_draws_what_the_numbers_say(tmp_path):
     results = [
         case('base36_encode', '32-digit hex', 1.0, 4.0, spread=[3.0, 5.0]),

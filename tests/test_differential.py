@@ -160,6 +160,7 @@ def test_estimate_fd_errors(scratch):
         assert_same('estimate_fd_for_directory', path)
 
 
+@pytest.mark.volume
 def test_estimate_fd_large_directory(scratch):
     for i in range(20000):
         open(os.path.join(scratch, f'entry-{i}'), 'w').close()

@@ -649,6 +649,7 @@ def test_a_zombie_leader_is_not_alive(impl):
 
 
 @needs_native
+@pytest.mark.volume
 def test_a_tail_over_2_gib_is_read_once(tmp_path):
     """os.pread reads at most 0x7ffff000 bytes a call: a longer tail is read in parts, not
     taken for a file that shrank (which would read it all again in Python)."""
