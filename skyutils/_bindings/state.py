@@ -8,13 +8,16 @@ signal handler's own call), the array's finalizer releases it.
 
 The binding releases the state in an `except` that covers the whole read, so one interrupt
 anywhere closes the descriptor before the call ends. A second one, landing inside that
-`except`, skips the close; so does one landing in a finalizer (Python code: CPython runs a
-pending signal's handler on entering it), and PyPy runs finalizers only when it collects. So a
-state that holds a descriptor is also held in `_open` the moment the binding sees the
-descriptor, and released from there, when a binding next starts a read, once its call has
-ended: nothing else references it (CPython), or the call is no longer on its thread's stack
-(PyPy, which has no reference counts). Not from a garbage-collection callback: what a
-callback raises is swallowed, and a Ctrl-C landing there would be lost.
+`except`, skips the close, and PyPy runs finalizers only when it collects. So a state that
+holds a descriptor is also held in `_open` the moment the binding sees the descriptor, and
+released from there, when a binding next starts a read, once its call has ended: nothing else
+references it (CPython), or the call is no longer on its thread's stack (PyPy, which has no
+reference counts).
+
+No Python code runs when a state is finalized, nor from a garbage-collection callback: CPython
+runs a pending signal's handler on entering any Python frame, and what the handler raises in
+a finalizer is swallowed. A `def __del__` lost one Ctrl-C in a hundred in a loop of
+estimate_fd_for_directory calls (each call's state is finalized as it returns).
 """
 
 import _thread
@@ -25,6 +28,8 @@ from typing import Any, Dict, Optional, Tuple
 from skyutils import _abi, _native
 
 _close_state = _native.direct('skyutils_close_state')
+_finalize_state = _native.direct('skyutils_close_state')  # a handle of its own: its restype is
+_finalize_state.restype = type  # a callable, which ctypes calls with the C int result
 
 
 class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array type
@@ -44,13 +49,12 @@ class State(c_int64 * _abi.STATE_SLOTS):  # type: ignore[misc]  # a ctypes array
             _close_state(self)
         _open.pop(id(self), None)
 
-    # The finalizer is release() inlined: a Python frame's entry is where a pending signal's
-    # handler runs, and one more frame is one more place where a second Ctrl-C could land
-    # before the close. (What a finalizer raises is ignored, as at interpreter shutdown.)
-    # (Its names are bound as defaults: at interpreter exit the module's globals may be gone.)
-    def __del__(self, _slot=_abi.STATE_FD, _close=_close_state):
-        if self[_slot]:
-            _close(self)
+    # The finalizer, in C only (see the module's text). CPython finalizes by looking __del__ up
+    # on the type, calling the descriptor's __get__ with the state, then calling what that
+    # returned with no arguments. Here __get__ is property's, in C, and calls the library's
+    # close with the state (no-op when the slot is empty); the close's restype `type` turns its
+    # int result into `int`, whose call (in C too) is the no-argument call that ends it.
+    __del__ = property(_finalize_state)
 
 
 # States holding a descriptor, by id: kept alive here until released (see the module's text),
