@@ -244,7 +244,8 @@ def test_no_interrupt_is_lost_in_a_finalizer(impl, logs, name):
     finally:
         sys.unraisablehook = previous_hook
     backend = 'python' if impl is BACKENDS['python'] else 'native'
-    print(f'\n{backend}, {name}: {raised[0]} raised, {caught[0]} caught, {len(swallowed)} swallowed')
+    print(f'\n{backend}, {name}: {raised[0]} raised, {caught[0]} caught, ', end='')
+    print(f'{len(swallowed)} swallowed')
     assert swallowed == [] and caught[0] == raised[0], (raised, caught, swallowed[:3])
     assert raised[0] > 100, raised  # the handler raised in calls
 
