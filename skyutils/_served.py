@@ -115,49 +115,61 @@ def _get_max_workers_for_file_mounts(module, original):
 
 def _tail_log_file(module, original):
     """SkyPilot's log tailer, its tail block served: the last N lines come from the file's
-    end (skyutils._logtail, in a worker thread), then SkyPilot's own function follows the
-    file from where its block would have left it (called with tail=None, which runs the rest
-    of it alone). Anything the served block cannot decide is SkyPilot's own, from the start."""
+    end in short executor steps (skyutils._logtail), yielded as they are decided, then
+    SkyPilot's own function follows the file from where its block would have left it (called
+    with tail=None, which runs the rest of it alone). Anything the served block cannot decide
+    is SkyPilot's own, from the start."""
     import asyncio
     import inspect
 
-    from skyutils import _logtail
+    from skyutils._logtail import Tail
 
     signature = inspect.signature(original)
 
-    def _tail_log_file(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError:
-            return original(*args, **kwargs)
+    async def _tail_log_file(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)  # what SkyPilot's own raises, here first
         tail = bound.arguments.get('tail')
-        if type(tail) is not int or tail < 0 or 'f' not in bound.arguments:
-            return original(*args, **kwargs)  # None, odd values: SkyPilot's to decide
-        return _served(bound, tail)
-
-    async def _served(bound, tail):
-        f = bound.arguments['f']
-        raw = getattr(f, '_file', None)  # aiofiles' file over the buffered reader
-        found = None
-        if raw is not None:
-            decode_payload = module.message_utils.decode_payload
-            found = await asyncio.get_running_loop().run_in_executor(
-                getattr(f, '_executor', None), _logtail.last_lines_of, raw, tail, decode_payload
-            )
-        if found is None:
+        tailer = None
+        # None, odd values, and tails deque() refuses (OverflowError): SkyPilot's to decide.
+        if type(tail) is int and 0 <= tail <= sys.maxsize and 'f' in bound.arguments:
+            tailer = Tail.open(getattr(bound.arguments['f'], '_file', None))
+        if tailer is None:
             rest = original(*bound.args, **bound.kwargs)
         else:
-            lines, end = found
-            await f.seek(end)  # where SkyPilot's read of every line would have stopped
-            for line in lines:
-                yield line
-            bound.arguments['tail'] = None
-            rest = original(*bound.args, **bound.kwargs)
+            try:
+                async for chunk in _block(bound.arguments['f'], tailer, tail):
+                    yield chunk
+            finally:
+                tailer.close()
+            if tailer.start < 0:  # not found: SkyPilot's own reads it all, from the start
+                rest = original(*bound.args, **bound.kwargs)
+            else:
+                bound.arguments['tail'] = None
+                rest = original(*bound.args, **bound.kwargs)
         try:
             async for chunk in rest:
                 yield chunk
         finally:
             await rest.aclose()
+
+    async def _block(f, tailer, tail):
+        """The kept lines, yielded as each step decides them; then the file is left where
+        SkyPilot's read of every line would have left it."""
+        run = asyncio.get_running_loop().run_in_executor
+        executor = getattr(f, '_executor', None)  # aiofiles' own, as SkyPilot's reads use
+        decode_payload = module.message_utils.decode_payload
+        found = None
+        while found is None:
+            found = await run(executor, tailer.find_start, tail, decode_payload)
+        if not found:
+            return  # tailer.start < 0
+        while True:
+            lines = await run(executor, tailer.next_lines, decode_payload)
+            if lines is None:
+                break
+            for line in lines:
+                yield line
+        await f.seek(tailer.end)
 
     return _tail_log_file
 
