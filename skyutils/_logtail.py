@@ -24,7 +24,7 @@ import threading
 from typing import Callable, List, Optional
 
 _FIRST = 64 << 10  # the first backward step: a short tail needs no more
-_STEP = 256 << 10  # SkyPilot's own read size; a step decides at most this many bytes
+_STEP = 64 << 10  # a step decides at most this many bytes: a few ms of executor time
 _COUNT_STEP = 1 << 20  # counting newlines alone (no decoding) goes this far in one step
 
 
