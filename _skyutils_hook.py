@@ -4,23 +4,26 @@ nothing until one of them is called.
 
 `skypilot_rust.pth` (installed beside this module, in site-packages) imports this module and
 calls `install()` when an interpreter starts (importing it alone installs nothing): that
-registers a meta path finder that answers for SkyPilot's target modules (and for psutil, which
-SkyPilot imports lazily) and nothing else. Right after a target module
-runs, `patch()`:
+registers a meta path finder that answers for SkyPilot's target modules and nothing else (a
+process that never imports SkyPilot gets the finder and nothing more). Right after a target
+module runs, `patch()`:
 
-1. hashes the module file's exact bytes and looks the digest up in `_skyutils_verified` (made
-   from SkyPilot's published wheels; tests/test_verified.py makes it again). A file that
+1. hashes the module file's exact bytes and looks the digest up in `_skyutils_verified.py`
+   (beside this file, loaded by path; made from SkyPilot's published wheels). A file that
    matches no verified release is left alone, with the reason in `skyutils info --skypilot`.
    Nothing is parsed.
-2. replaces only the functions the native library serves on this interpreter by a small stub
-   that imports skyutils (from this site directory only) and loads the library at its first
-   call. Until then nothing of skyutils, ctypes or the library is loaded.
-3. watches every name each function reads (table 1 lists them): its module's globals, the
-   attributes of the modules it reaches (`os.getenv`, `psutil.cpu_count`) and the builtins it
-   uses. A watched module's class becomes `_WatchedModule`, as the standard library's
-   LazyLoader changes a module's class: setting or deleting a watched name
-   (`unittest.mock.patch`, pytest's monkeypatch, assignment) hands the function's calls back
-   to SkyPilot's own until every name is back, so a stub checks one flag a call.
+2. replaces only the functions the native library serves on this interpreter by a stub made
+   from a template with SkyPilot's own parameters (its defaults, annotations, globals and kind:
+   `_tail_log_file` stays an async generator function) that imports skyutils (from this site
+   directory only) and loads the library at its first call. Until then nothing of skyutils,
+   ctypes or the library is loaded.
+3. at every call, compares by identity each name the function's answer depends on with the
+   value it was verified with (table 1 of the verified file: its module's globals, the
+   attributes of the modules it reaches, the builtins it uses; and the psutil functions,
+   public and internal, SkyPilot's code reaches, `_PSUTIL_READS`): anything rebound
+   (`unittest.mock.patch` at any of those depths, pytest's monkeypatch, an assignment) or a
+   tracer or monitoring tool (a debugger, coverage) running means SkyPilot's own runs. No
+   module's class or loader is changed.
 
 SkyPilot's API server starts its request workers with multiprocessing `spawn`, its controllers
 and the skylet are interpreters of their own: each starts here. SKYPILOT_USE_RUST=0 (false, no,
@@ -37,12 +40,37 @@ if TYPE_CHECKING:
 
 # The SkyPilot modules _skyutils_verified has releases of (a test holds the two together).
 TARGETS = ('sky.utils.common_utils', 'sky.utils.subprocess_utils', 'sky.server.stream_utils')
-# Modules SkyPilot imports lazily whose attributes served functions read: watched once imported.
-LAZY = ('psutil',)
 _OFF = ('0', 'false', 'no', 'off')
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_ABSENT = object()  # what a watched name that is not bound is compared with
+_TABLE = '_skyutils_verified'
+_ABSENT = object()  # what a name that is not bound is compared with
 _ModuleType = type(sys)  # types.ModuleType, without importing types
+_FunctionType: 'Any' = type(lambda: None)
+_BuiltinType = type(len)
+# What psutil's functions that SkyPilot calls read on Linux, beyond the name SkyPilot calls
+# (dotted from psutil; `psutil._psplatform` is psutil._pslinux there), for the psutil
+# versions whose code these were read from and traced in (tests/test_hook_footprint.py). Any
+# other psutil or platform: SkyPilot's own serves the functions that read psutil.
+_PSUTIL_READS = {
+    'cpu_count': (
+        '_psplatform',
+        '_psplatform.cpu_count_logical',
+        '_psplatform.os',
+        '_psplatform.os.sysconf',
+    ),
+    'virtual_memory': (
+        '_psplatform',
+        '_psplatform.virtual_memory',
+        '_psplatform.open_binary',
+        '_psplatform.get_procfs_path',  # and psutil.PROCFS_PATH, which must be /proc
+    ),
+}
+_PSUTIL_KNOWN = ('5.9.', '6.', '7.')
+_PROCFS = '/proc'  # psutil.PROCFS_PATH where the library's answer is psutil's
+# sys.monitoring's tools (3.12+): a debugger, coverage or a profiler watching means SkyPilot's
+# own code runs, for them to see.
+_monitoring = getattr(sys, 'monitoring', None)
+_TOOLS = tuple(range(6)) if _monitoring is not None else ()
 # What skyutils info reports: whether the hook is on here, every target module's verdict, and
 # the first error, if any.
 state: 'Dict[str, Any]' = {
@@ -52,14 +80,13 @@ state: 'Dict[str, Any]' = {
     'modules': {},
     'patch_seconds': 0.0,  # what patching SkyPilot's modules took in this process, all told
 }
-_entries: 'List[_Entry]' = []  # every stub installed, in order
-_watched: 'Dict[int, set]' = {}  # id(module) -> the names watched in it
-_watched_modules: 'Dict[int, Any]' = {}  # id(module) -> module (kept alive, for unwatching)
-_WatchedModule = None  # the class watched modules get, made at the first patch
+# module name -> its stubs now: a module imported again or reloaded replaces them, so nothing
+# grows with re-imports.
+_entries: 'Dict[str, List[_Entry]]' = {}
 
 
 class _Entry:
-    """One replaced function: what its stub needs at every call, and what it watches."""
+    """One replaced function: what its stub checks at every call, and what serves it."""
 
     __slots__ = (
         'module',
@@ -68,24 +95,29 @@ class _Entry:
         'stub',
         'release',
         'deps',
-        'intact',
         'served',
         'why',
         'lazy',
+        'lazy_chains',
         'lazy_module',
-        'pending',
+        'lazy_deps',
     )
 
     def __init__(self, module, name, original, release):
         self.module, self.name, self.original, self.release = module, name, original, release
         self.stub: Any = None
-        self.deps: list = []  # (namespace module, name, the value it had when verified)
-        self.intact = False  # every watched name has its verified value
+        self.deps: tuple = ()  # (namespace dict, name, the value it had when verified)
         self.served: Any = None  # None: not loaded yet; False: SkyPilot's own for good
         self.why = 'served natively from its first call'
-        self.lazy: Optional[str] = None  # the lazily imported module it reads, if any
-        self.lazy_module: Any = None  # that module as watched (None while not imported)
-        self.pending: list = []  # chains to resolve in `lazy` once it is imported
+        self.lazy: Optional[str] = None  # the lazily imported module it reads (psutil)
+        self.lazy_chains: tuple = ()  # the chains it reads there (from the module)
+        self.lazy_module: Any = None  # the module its lazy_deps were verified in
+        self.lazy_deps: tuple = ()
+
+    @property
+    def intact(self) -> bool:
+        """Every name the answer depends on has its verified value (no tracer asked)."""
+        return _intact(self)
 
 
 class _PatchAfterExec:
@@ -110,11 +142,7 @@ class _Finder:
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
-        if fullname in TARGETS:
-            after = _patch_quietly
-        elif fullname in LAZY:
-            after = _lazy_imported
-        else:
+        if fullname not in TARGETS:
             return None
         for finder in sys.meta_path:
             if isinstance(finder, _Finder) or not hasattr(finder, 'find_spec'):
@@ -122,7 +150,7 @@ class _Finder:
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, 'exec_module'):
-                    spec.loader = _PatchAfterExec(spec.loader, after)  # type: ignore[assignment]
+                    spec.loader = _PatchAfterExec(spec.loader, _patch_quietly)  # type: ignore[assignment]
                 return spec
         return None
 
@@ -158,14 +186,31 @@ def _patch_quietly(module) -> None:
     state['patch_seconds'] += perf_counter() - started
 
 
+def verified_table():
+    """The table of verified releases beside this file, by path (a `_skyutils_verified.py` of
+    the current or a script's directory is never it)."""
+    own = os.path.join(_HERE, _TABLE + '.py')
+    table = sys.modules.get(_TABLE)
+    if table is not None and getattr(table, '__file__', None) == own:
+        return table
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location(_TABLE, own)
+    if spec is None or spec.loader is None:
+        raise ImportError(f'no table of verified releases at {own}')
+    table = module_from_spec(spec)
+    spec.loader.exec_module(table)
+    sys.modules[_TABLE] = table  # skyutils and the tests read the same table, by this name
+    return table
+
+
 def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
     """Serves `module`'s functions natively where its file is a verified release's (or, with
     allow_untested, any file: what the functions read is then found by parsing it). Returns
     {function: why it is served or not}, also kept in state['modules']."""
-    import _skyutils_verified as verified
-
+    verified = verified_table()
     name = module.__name__
-    _forget(module)  # a reload runs the module again: its earlier stubs serve no more
+    _forget(name)  # imported again or reloaded: its earlier stubs serve no more
     verdict: Dict[str, Any] = {'release': None, 'digest': None, 'functions': {}, 'why': None}
     state['modules'][name] = verdict
     try:
@@ -182,7 +227,7 @@ def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
     if release is not None:
         versions, profile = release
         verdict['release'] = versions
-        reads = dict(verified.READS[profile])  # type: ignore[call-overload]
+        reads = dict(verified.READS[profile])
     elif allow_untested:
         from skyutils import _release
 
@@ -210,39 +255,40 @@ def patch(module, allow_untested: bool = False) -> 'Dict[str, str]':
             )
         elif not has_library:
             why = 'SkyPilot\'s own: this install has no library'
-        elif not callable(original) or getattr(original, '__module__', None) != name:
+        elif type(original) is not _FunctionType or original.__module__ != name:
             why = 'SkyPilot\'s own: not the function its module defines'
         else:
             entry = _Entry(module, function, original, verdict['release'])
-            lazy = reads[function][1]
-            entry.lazy = lazy[0][1] if lazy else None  # SkyPilot's functions read one (psutil)
             entry.stub = _stub(entry)
-            entries.append(entry)
-            why = entry.why
+            if entry.stub is None:
+                why = 'SkyPilot\'s own: its parameters are not those the stub was made for'
+            else:
+                entries.append(entry)
+                why = entry.why
         verdict['functions'][function] = why
     # All stubs first, then what each reads: a served function that calls another reads its stub.
     for entry in entries:
-        _ModuleType.__setattr__(module, entry.name, entry.stub)
+        module.__dict__[entry.name] = entry.stub
+    kept = []
     for entry in entries:
         chains, lazy = reads[entry.name]
         if _resolve(entry, chains, dict(lazy)):
-            entry.intact = True
-            _entries.append(entry)
+            kept.append(entry)
         else:
-            _ModuleType.__setattr__(module, entry.name, entry.original)
+            module.__dict__[entry.name] = entry.original
             verdict['functions'][entry.name] = 'SkyPilot\'s own: ' + entry.why
-    _recheck()
+    _entries[name] = kept
     return verdict['functions']
 
 
 def _is_module(value) -> bool:
-    """A plain module (or one this hook watches): a LazyImport or other subclass is not."""
-    return type(value) is _ModuleType or type(value) is _WatchedModule
+    """A plain module: a LazyImport or other subclass is not (its attributes are its own)."""
+    return type(value) is _ModuleType
 
 
 def _resolve(entry, chains, lazy) -> bool:
-    """Records the value of every name in `chains` (dotted, from the module's namespace) and
-    watches them; False (with entry.why) where a namespace cannot be watched."""
+    """Records the value of every name in `chains` (dotted, from the module's namespace) as
+    what the stub compares at each call; False (with entry.why) where that cannot be done."""
     import builtins
 
     module = entry.module
@@ -251,135 +297,180 @@ def _resolve(entry, chains, lazy) -> bool:
         parts = chain.split('.')
         head = parts[0]
         value = module.__dict__.get(head, _ABSENT)
-        deps[(id(module), head)] = (module, head, value)
+        deps[(id(module), head)] = (module.__dict__, head, value)
         if value is _ABSENT:
             value = builtins.__dict__.get(head, _ABSENT)
-            deps[(id(builtins), head)] = (builtins, head, value)
-        if head in lazy:
-            value = sys.modules.get(lazy[head])
-            if value is None:
-                entry.pending.append(parts[1:])
-                continue
-            entry.lazy_module = value
+            deps[(id(builtins), head)] = (builtins.__dict__, head, value)
+        if head in lazy:  # a module SkyPilot imports at first use: checked at the call
+            if entry.lazy not in (None, lazy[head]):
+                entry.why = 'it reads two lazily imported modules'
+                return False
+            entry.lazy = lazy[head]
+            if len(parts) > 1:
+                called = '.'.join(parts[1:])
+                entry.lazy_chains += (called,) + tuple(_PSUTIL_READS.get(called, ()))
+            continue
         for part in parts[1:]:
             if not _is_module(value):
-                break  # only modules' attributes are watched: an object's are its own
+                break  # only modules' attributes: an object's are its own
             attribute = value.__dict__.get(part, _ABSENT)
-            deps[(id(value), part)] = (value, part, attribute)
+            deps[(id(value), part)] = (value.__dict__, part, attribute)
             value = attribute
-    for namespace, name, _ in deps.values():
-        if not _watch(namespace, name):
-            entry.why = f'module {namespace.__name__} has a class of its own: it cannot be watched'
-            return False
-    entry.deps = list(deps.values())
+    entry.deps = tuple(deps.values())
     return True
 
 
-def _watch(module, name) -> bool:
-    global _WatchedModule
-    if _WatchedModule is None:
-        _WatchedModule = _watched_module_class(_ModuleType)
-    if type(module) is _ModuleType:
-        module.__class__ = _WatchedModule
-    elif type(module) is not _WatchedModule:
+def _resolve_lazy(entry, lazy) -> bool:
+    """Records what entry reads in the lazily imported module `lazy` (psutil), once it is
+    imported; False where that is no psutil whose internals are known, or a value there is
+    not psutil's own (a mock made before the first call)."""
+    version = getattr(lazy, '__version__', '')
+    if (
+        entry.lazy != 'psutil'
+        or not sys.platform.startswith('linux')
+        or not isinstance(version, str)
+        or not version.startswith(_PSUTIL_KNOWN)
+        or lazy.__dict__.get('PROCFS_PATH') != _PROCFS
+    ):
         return False
-    _watched.setdefault(id(module), set()).add(name)
-    _watched_modules[id(module)] = module
-    return True
-
-
-def _watched_module_class(base: 'Any') -> 'Any':
-    class _WatchedModule(base):
-        """A module some served function reads: setting or deleting a name it reads
-        re-checks what is served."""
-
-        def __setattr__(self, name, value):
-            base.__setattr__(self, name, value)
-            if name in _watched.get(id(self), ()):
-                _recheck()
-
-        def __delattr__(self, name):
-            base.__delattr__(self, name)
-            if name in _watched.get(id(self), ()):
-                _recheck()
-
-        def __reduce__(self):  # pickled by name, as cloudpickle pickles a plain module
-            import importlib
-
-            return importlib.import_module, (self.__name__,)
-
-    return _WatchedModule
-
-
-def _recheck() -> None:
-    """Serves each function while every name it reads has its verified value."""
-    try:
-        for entry in _entries:
-            entry.intact = all(
-                namespace.__dict__.get(name, _ABSENT) is value
-                for namespace, name, value in entry.deps
-            )
-    except Exception as e:  # never raise into a setattr: SkyPilot's own serve instead
-        _note_error(e)
-        for entry in _entries:
-            entry.intact = False
-
-
-def _lazy_imported(module) -> None:
-    """A lazily imported module (psutil) has just run: resolve what stubs read in it."""
-    try:
-        for entry in _entries:
-            if entry.lazy == module.__name__ and entry.pending:
-                chains = ['.'.join([module.__name__] + p) for p in entry.pending]
-                entry.pending = []
-                entry.lazy_module = module
-                found = {id(ns) for ns, _, _ in entry.deps}
-                if not _resolve_lazy(entry, module, chains, found):
-                    entry.intact = False
-        _recheck()
-    except Exception as e:
-        _note_error(e)
-        for entry in _entries:
-            entry.intact = False
-
-
-def _resolve_lazy(entry, module, chains, found) -> bool:
-    for chain in chains:
-        value = module
-        for part in chain.split('.')[1:]:
+    deps = {(id(lazy), 'PROCFS_PATH'): (lazy.__dict__, 'PROCFS_PATH', lazy.__dict__['PROCFS_PATH'])}
+    for chain in entry.lazy_chains:
+        value = lazy
+        for part in chain.split('.'):
             if not _is_module(value):
-                break
-            attribute = value.__dict__.get(part, _ABSENT)
-            if not _watch(value, part):
                 return False
-            entry.deps.append((value, part, attribute))
+            attribute = value.__dict__.get(part, _ABSENT)
+            if not _genuine(attribute, part):
+                return False
+            deps[(id(value), part)] = (value.__dict__, part, attribute)
             value = attribute
+    entry.lazy_deps = tuple(deps.values())
+    entry.lazy_module = lazy
     return True
+
+
+def _genuine(value, name) -> bool:
+    """psutil's own value of `name` (or the os module's and its functions'), not a stand-in."""
+    kind = type(value)
+    if kind is _ModuleType:
+        return value.__name__ == 'os' or value.__name__.startswith('psutil')
+    if kind is _FunctionType or kind is _BuiltinType:
+        owner = getattr(value, '__module__', None) or ''
+        return value.__name__ == name and (owner.startswith('psutil') or owner == 'posix')
+    return False
+
+
+def _intact(entry) -> bool:
+    for namespace, name, value in entry.deps:
+        if namespace.get(name, _ABSENT) is not value:
+            return False
+    if entry.lazy is not None:
+        lazy = sys.modules.get(entry.lazy)
+        if lazy is None:
+            return True  # not imported yet: nothing in it can have been rebound
+        if lazy is not entry.lazy_module and not _resolve_lazy(entry, lazy):
+            return False
+        for namespace, name, value in entry.lazy_deps:
+            if namespace.get(name, _ABSENT) is not value:
+                return False
+    return True
+
+
+def _watched() -> bool:
+    """A tracer or a sys.monitoring tool (a debugger, coverage) is on: it asks for SkyPilot's
+    own code to run."""
+    if sys.gettrace() is not None:
+        return True
+    get_tool = _monitoring.get_tool if _monitoring is not None else None
+    return get_tool is not None and any(map(get_tool, _TOOLS))
+
+
+def _pick(entry):
+    """What serves this call: the served function, or None for SkyPilot's own."""
+    if _watched() or not _intact(entry):
+        return None
+    served = entry.served
+    if served is None:
+        served = _first_call(entry)
+    return served or None
+
+
+def _templates(entry):
+    """Stubs with the parameters of the functions SkyPilot has (one per served function; the
+    function's own defaults, annotations and globals are given to the one chosen)."""
+    pick, original = _pick, entry.original
+
+    def base36_encode(hex_str):
+        served = pick(entry)
+        return (served or original)(hex_str)
+
+    def read_last_n_lines(file_path, n, chunk_size=8192, encoding='utf-8', errors='replace'):
+        served = pick(entry)
+        return (served or original)(file_path, n, chunk_size, encoding, errors)
+
+    def find_free_port(start_port):
+        served = pick(entry)
+        return (served or original)(start_port)
+
+    def get_cpu_count():
+        served = pick(entry)
+        return (served or original)()
+
+    def get_mem_size_gb():
+        served = pick(entry)
+        return (served or original)()
+
+    def get_max_workers_for_file_mounts(common_file_mounts, cloud_str=None):
+        served = pick(entry)
+        return (served or original)(common_file_mounts, cloud_str)
+
+    async def _tail_log_file(
+        f, request_id=None, plain_logs=False, tail=None, follow=True, cluster_name=None,
+        polling_interval=1,
+    ):  # fmt: skip
+        served = pick(entry)
+        stream = (served or original)(
+            f, request_id, plain_logs, tail, follow, cluster_name, polling_interval
+        )
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()
+
+    return locals()
+
+
+def _shape(code):
+    return (
+        code.co_varnames[: code.co_argcount + code.co_kwonlyargcount],
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_flags & 0x2AC,  # *args, **kwargs, generator, coroutine, async generator
+    )
 
 
 def _stub(entry):
-    """The function put in SkyPilot's module: the served one while every name it reads is as
-    verified, SkyPilot's own otherwise (a flag, and for psutil's readers a dictionary lookup)."""
+    """The function put in SkyPilot's module, or None where no template has its parameters:
+    the template's code with SkyPilot's globals, defaults, annotations, names and doc."""
     original = entry.original
-    modules = sys.modules
-    lazy = entry.lazy
-
-    def stub(*args, **kwargs):
-        # SkyPilot imports `lazy` (psutil) at its first use: another module there than the
-        # one watched (or one imported past the hook) is not what was verified.
-        if entry.intact and (lazy is None or modules.get(lazy) is entry.lazy_module):
-            served = entry.served
-            if served is None:
-                served = _first_call(entry)
-            if served:
-                return served(*args, **kwargs)
-        return original(*args, **kwargs)
-
-    for attribute in ('__module__', '__name__', '__qualname__', '__doc__'):
-        setattr(stub, attribute, getattr(original, attribute, None))
-    stub.__dict__.update(getattr(original, '__dict__', {}))
-    stub.__wrapped__ = original  # type: ignore[attr-defined]  # inspect.signature shows SkyPilot's; original_of() finds it
-    stub._skyutils_entry = entry  # type: ignore[attr-defined]
+    template = _templates(entry).get(entry.name)
+    if template is None or _shape(template.__code__) != _shape(original.__code__):
+        return None
+    stub = _FunctionType(
+        template.__code__,
+        original.__globals__,
+        original.__name__,
+        original.__defaults__,
+        template.__closure__,
+    )
+    stub.__kwdefaults__ = original.__kwdefaults__
+    stub.__annotations__ = original.__annotations__
+    for attribute in ('__module__', '__qualname__', '__doc__'):
+        setattr(stub, attribute, getattr(original, attribute))
+    stub.__dict__.update(original.__dict__)
+    stub.__wrapped__ = original  # getsource, signature; original_of()
+    stub._skyutils_entry = entry
     return stub
 
 
@@ -413,53 +504,54 @@ def _first_call(entry):
     return entry.served
 
 
-def _forget(module) -> None:
-    """Retires the stubs of `module` (it is being patched again, or unpatched)."""
-    for entry in [e for e in _entries if e.module is module]:
-        entry.intact = False
-        _entries.remove(entry)
+def _forget(name) -> 'List[_Entry]':
+    """Retires the stubs of the module named `name` (imported again, reloaded, unpatched)."""
+    return _entries.pop(name, [])
 
 
 def unpatch(module) -> int:
     """Puts back SkyPilot's own functions in `module`; returns how many."""
     count = 0
-    for entry in [e for e in _entries if e.module is module]:
-        if module.__dict__.get(entry.name) is entry.stub:
-            type(module).__setattr__(module, entry.name, entry.original)  # type: ignore[call-arg]
+    for entry in _entries.get(module.__name__, []):
+        if entry.module is module and module.__dict__.get(entry.name) is entry.stub:
+            module.__dict__[entry.name] = entry.original
             count += 1
-    _forget(module)
-    state['modules'].pop(module.__name__, None)
-    if not _entries:  # nothing served: every watched module gets its own class back
-        for watched in _watched_modules.values():
-            if type(watched) is _WatchedModule:
-                watched.__class__ = _ModuleType
-        _watched.clear()
-        _watched_modules.clear()
+    if count or module.__name__ in _entries:
+        _forget(module.__name__)
+        state['modules'].pop(module.__name__, None)
     return count
 
 
 def served() -> 'Dict[str, Dict[str, Any]]':
-    """{'module.function': what serves it now, and why} for every stub installed."""
+    """{'module.function': what serves a call of it here, now, and why} for every stub."""
     found = {}
-    for entry in _entries:
-        if not entry.intact:
-            now = 'SkyPilot\'s own: a name it reads is rebound (mock.patch, assignment...)'
-        elif entry.served is None:
-            now = 'served natively from its first call (not called yet)'
-        else:
-            now = entry.why
-        found[f'{entry.module.__name__}.{entry.name}'] = {
-            'release': entry.release,
-            'loaded': bool(entry.served),
-            'now': now,
-        }
+    for entries in _entries.values():
+        for entry in entries:
+            if entry.served is False:
+                now = entry.why
+            elif _watched():
+                now = 'SkyPilot\'s own: a tracer or monitoring tool is on (a debugger, coverage)'
+            elif not _intact(entry):
+                now = (
+                    'SkyPilot\'s own: a name its answer depends on is rebound (mock.patch, '
+                    'assignment...), or is not what was verified'
+                )
+            elif entry.served is None:
+                now = 'served natively from its first call (not called yet)'
+            else:
+                now = entry.why
+            found[f'{entry.module.__name__}.{entry.name}'] = {
+                'release': entry.release,
+                'loaded': bool(entry.served),
+                'now': now,
+            }
     return found
 
 
 def original_of(function):
     """SkyPilot's own function behind a stub of this hook; anything else as it is (asked of
     plain functions only: getattr on a LazyImport would import its module)."""
-    if type(function) is not type(install):
+    if type(function) is not _FunctionType:
         return function
     entry = function.__dict__.get('_skyutils_entry')
     return entry.original if isinstance(entry, _Entry) else function

@@ -2,9 +2,9 @@
 
 Each is the native binding of the same name, run in SkyPilot's module: errors SkyPilot raises
 inside `ux_utils.print_exception_no_traceback()` are raised inside SkyPilot's own (so an
-uncaught one prints as SkyPilot's does), and a call that would log to SkyPilot's logger (a
-debug line, the low-descriptor warning) is SkyPilot's own function's to make. Everything a
-function reads in SkyPilot's module is read there at call time.
+uncaught one prints as SkyPilot's does), and SkyPilot's log records are written to its logger
+as its own function writes them (or, where only it knows them, that call is SkyPilot's own).
+Everything a function reads in SkyPilot's module is read there at call time.
 """
 
 import sys
@@ -60,9 +60,18 @@ def _find_free_port(module, original):
     find = process.find_free_port
 
     def find_free_port(start_port):
-        if module.logger.isEnabledFor(_DEBUG):  # SkyPilot logs each port it cannot bind
+        # SkyPilot logs a debug line for each port it cannot bind (its logger is at DEBUG in
+        # every SkyPilot process): where the first port binds there is none to write, else
+        # SkyPilot's own scans again and writes them, with its errors' own text.
+        try:
+            port = find(start_port)
+        except OSError:
+            if module.logger.isEnabledFor(_DEBUG):
+                return original(start_port)
+            raise
+        if port != start_port and module.logger.isEnabledFor(_DEBUG):
             return original(start_port)
-        return find(start_port)
+        return port
 
     return find_free_port
 
@@ -98,17 +107,17 @@ def _get_max_workers_for_file_mounts(module, original):
 
     def get_max_workers_for_file_mounts(common_file_mounts, cloud_str=None):
         soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if module.logger.isEnabledFor(_DEBUG) or (
-            soft_limit < _LOW_FD_LIMIT and not module._fd_limit_warning_shown
-        ):
-            return original(common_file_mounts, cloud_str)  # it logs: SkyPilot's to do
-        return system.max_workers_for_file_mounts(
+        if soft_limit < _LOW_FD_LIMIT and not module._fd_limit_warning_shown:
+            return original(common_file_mounts, cloud_str)  # its once-a-process warning
+        workers = system.max_workers_for_file_mounts(
             common_file_mounts,
             cloud_str,
             files.estimate_fd_for_directory,
             module.get_parallel_threads,
             soft_limit,
         )
+        module.logger.debug(f'Using {workers} workers for file mounts.')  # SkyPilot's record
+        return workers
 
     return get_max_workers_for_file_mounts
 
