@@ -9,6 +9,7 @@ Run it with the Python of a venv that has skypilot and skypilot-rust installed:
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -231,8 +232,10 @@ def bench(args) -> int:
             for pid, has in sorted(loaded.items()):
                 print(f'  {pid} {"loaded " if has else "not    "} {names.get(pid, "")}')
         _server_starts(args)
+        _check_cost()
         if not args.hook_only:
             _tail_bench(args, work)
+            _large_tail_bench(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -313,6 +316,135 @@ def _tail_bench(args, work):
                 f'{statistics.median(info):.2f} s: {took - statistics.median(info):+.2f} s',
                 flush=True,
             )
+
+
+def _check_cost():
+    """What a served function's stub checks at every call (no tracer; every name it reads,
+    by identity), per function, in this process: the floor the stub adds to each call."""
+    import timeit
+
+    from sky.utils import common_utils, subprocess_utils  # noqa: F401 (patched on import)
+
+    import _skyutils_hook as hook
+
+    common_utils.get_cpu_count()
+    common_utils.get_mem_size_gb()  # psutil imported: its internals are checked too
+    parts = []
+    for entries in hook._entries.values():
+        for entry in entries:
+            runs = 100_000
+            check = min(timeit.repeat(
+                lambda entry=entry: hook._watched() or hook._intact(entry), number=runs, repeat=5
+            )) / runs  # fmt: skip
+            nothing = min(timeit.repeat(lambda: None, number=runs, repeat=5)) / runs
+            names = len(entry.deps) + len(entry.lazy_deps)
+            parts.append(f'{entry.name} {(check - nothing) * 1e6:.2f} us ({names} names)')
+    print(f'the per-call check of each stub (Python {sys.version.split()[0]}): ' + ', '.join(parts))
+
+
+# A fresh interpreter runs _tail_log_file(tail=10**9, follow=False) of a log, SkyPilot's own or
+# served, and prints [seconds, peak resident growth in bytes, bytes streamed].
+_LARGE_TAIL = """
+import asyncio, json, sys, time
+import aiofiles
+from sky.server import stream_utils
+import _skyutils_hook
+from skyutils import _served
+tailer = _skyutils_hook.original_of(stream_utils._tail_log_file)
+if sys.argv[2] == 'on':
+    tailer, why = _served.serve('_tail_log_file', stream_utils, tailer)
+def peak():
+    with open('/proc/self/status') as status:
+        return next(int(l.split()[1]) * 1024 for l in status if l.startswith('VmHWM:'))
+async def main():
+    f = await aiofiles.open(sys.argv[1], 'rb')
+    size = 0
+    async for chunk in tailer(f, tail=10**9, follow=False):
+        size += len(chunk)
+    await f.close()
+    return size
+before = peak()
+started = time.perf_counter()
+size = asyncio.run(main())
+print(json.dumps([time.perf_counter() - started, peak() - before, size]))
+"""
+
+# Six concurrent tail=10**9 streams in one event loop while a trivial default-executor job is
+# timed every 10 ms: [the worst wait, the median wait] in seconds.
+_EXECUTOR = """
+import asyncio, json, statistics, sys, time
+import aiofiles
+from sky.server import stream_utils
+import _skyutils_hook
+from skyutils import _served
+tailer = _skyutils_hook.original_of(stream_utils._tail_log_file)
+if sys.argv[2] == 'on':
+    tailer, why = _served.serve('_tail_log_file', stream_utils, tailer)
+async def stream():
+    f = await aiofiles.open(sys.argv[1], 'rb')
+    try:
+        async for _ in tailer(f, tail=10**9, follow=False):
+            pass
+    finally:
+        await f.close()
+async def main():
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.ensure_future(stream()) for _ in range(6)]
+    waits = []
+    for _ in range(200):
+        started = time.perf_counter()
+        await loop.run_in_executor(None, int)
+        waits.append(time.perf_counter() - started)
+        await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return [max(waits), statistics.median(waits)]
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def _fresh(script, *args):
+    done = subprocess.run(
+        [sys.executable, '-c', script, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _large_tail_bench(args, work):
+    """tail=10**9 ("all"), the hook's serving against SkyPilot's own: time and peak memory in
+    fresh processes, and the default executor's wait under six concurrent tails."""
+    sizes = [16, 64] if args.quick else [64, 256, 2048]
+    for mib in sizes:
+        path = os.path.join(work, f'all-{mib}.log')
+        write_log(path, mib)
+        sides = ['on', 'off'] if mib <= args.skypilot_mib else ['on']
+        got = {side: _fresh(_LARGE_TAIL, path, side) for side in sides}
+        line = f'_tail_log_file(tail=10**9), {mib} MiB, fresh process: served ' + (
+            f"{got['on'][0]:.2f} s, peak +{got['on'][1] >> 20} MiB"
+        )
+        if 'off' in got:
+            assert got['on'][2] == got['off'][2], 'the served tail streamed other bytes'
+            line += (
+                f"; SkyPilot's own {got['off'][0]:.1f} s, peak +{got['off'][1] >> 20} MiB: "
+                f"{got['off'][0] / got['on'][0]:.0f}x faster, "
+                f"{got['on'][1] / max(got['off'][1], 1):.2f}x the memory"
+            )
+        else:
+            line += f" (SkyPilot's own not run above {args.skypilot_mib} MiB: --skypilot-mib)"
+        print(line, flush=True)
+        if mib == sizes[0]:
+            waits = {side: _fresh(_EXECUTOR, path, side) for side in ('on', 'off')}
+            print(
+                f'a trivial executor job under six concurrent tail=10**9 streams of {mib} MiB: '
+                + '; '.join(
+                    f"{'served' if side == 'on' else 'SkyPilot alone'} worst "
+                    f'{w[0] * 1000:.1f} ms, median {w[1] * 1000:.2f} ms'
+                    for side, w in waits.items()
+                ),
+                flush=True,
+            )
+        os.remove(path)
 
 
 def _server_starts(args):
