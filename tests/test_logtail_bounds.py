@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import test_logtail
 from conftest import BACKENDS
 
 pytestmark = pytest.mark.skipif('native' not in BACKENDS, reason='no native library')
@@ -67,20 +68,7 @@ def _peak(path, kind, tail):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope='module')
-def tailers():
-    import reference
-
-    reference.load()
-    from sky.server import stream_utils
-
-    import _skyutils_hook
-    from skyutils import _served
-
-    original = _skyutils_hook.original_of(stream_utils._tail_log_file)
-    served, why = _served.serve('_tail_log_file', stream_utils, original)
-    assert served is not None, why
-    return original, served
+tailers = test_logtail.tailers  # (SkyPilot's own _tail_log_file, the served one)
 
 
 def test_a_huge_tail_peaks_below_skypilot_s_own(tailers, tmp_path):
