@@ -63,8 +63,18 @@ _PSUTIL_READS = {
         '_psplatform.virtual_memory',
         '_psplatform.open_binary',
         '_psplatform.get_procfs_path',  # and psutil.PROCFS_PATH, which must be /proc
+        '_psplatform.usage_percent',
+        '_psplatform.int',
+        '_psplatform.ntp',  # psutil 7: its named tuples' module
+        '_psplatform.ntp.svmem',
+        '_psplatform.svmem',  # psutil 5.9 and 6
+        '_common.open',
+        '_common.round',
+        '_common.sys',
     ),
 }
+# A name a chain reaches that is not bound in that psutil (another version's, or a builtin
+# looked up through the module) is recorded unbound: binding it later is noticed too.
 _PSUTIL_KNOWN = ('5.9.', '6.', '7.')
 _PROCFS = '/proc'  # psutil.PROCFS_PATH where the library's answer is psutil's
 # sys.monitoring's tools (3.12+): a debugger, coverage or a profiler watching means SkyPilot's
@@ -101,6 +111,8 @@ class _Entry:
         'lazy_chains',
         'lazy_module',
         'lazy_deps',
+        'lazy_import',
+        'check',
     )
 
     def __init__(self, module, name, original, release):
@@ -113,6 +125,8 @@ class _Entry:
         self.lazy_chains: tuple = ()  # the chains it reads there (from the module)
         self.lazy_module: Any = None  # the module its lazy_deps were verified in
         self.lazy_deps: tuple = ()
+        self.lazy_import: Any = None  # SkyPilot's global for it: a LazyImport, which keeps it
+        self.check: Any = None  # _intact() and _watched() in one, made at the first call
 
     @property
     def intact(self) -> bool:
@@ -305,7 +319,8 @@ def _resolve(entry, chains, lazy) -> bool:
             if entry.lazy not in (None, lazy[head]):
                 entry.why = 'it reads two lazily imported modules'
                 return False
-            entry.lazy = lazy[head]
+            entry.lazy, entry.lazy_import = lazy[head], value
+            deps.update(_lazy_import_reads(value, builtins))
             if len(parts) > 1:
                 called = '.'.join(parts[1:])
                 entry.lazy_chains += (called,) + tuple(_PSUTIL_READS.get(called, ()))
@@ -318,6 +333,32 @@ def _resolve(entry, chains, lazy) -> bool:
             value = attribute
     entry.deps = tuple(deps.values())
     return True
+
+
+def _lazy_import_reads(lazy_import, builtins) -> dict:
+    """What SkyPilot's LazyImport reads on the way to the module: its class's methods and the
+    builtin getattr, looked up in its own module."""
+    found: 'Dict[Any, Any]' = {}
+    cls = type(lazy_import)
+    if cls is _ModuleType:
+        return found
+    for name in ('__getattr__', 'load_module'):
+        if name in cls.__dict__:
+            found[(id(cls), name)] = (cls.__dict__, name, cls.__dict__[name])
+    owner = sys.modules.get(cls.__module__)
+    if owner is not None:
+        value = owner.__dict__.get('getattr', _ABSENT)
+        found[(id(owner), 'getattr')] = (owner.__dict__, 'getattr', value)
+        if value is _ABSENT:
+            found[(id(builtins), 'getattr')] = (builtins.__dict__, 'getattr', builtins.getattr)
+    return found
+
+
+def _lazy_module(entry):
+    """The module SkyPilot's call would use: what its LazyImport has loaded, else what an
+    import would give (None: not imported yet)."""
+    held = getattr(entry.lazy_import, '__dict__', {}).get('_module')
+    return held if held is not None else sys.modules.get(entry.lazy)
 
 
 def _resolve_lazy(entry, lazy) -> bool:
@@ -333,6 +374,8 @@ def _resolve_lazy(entry, lazy) -> bool:
         or lazy.__dict__.get('PROCFS_PATH') != _PROCFS
     ):
         return False
+    import builtins
+
     deps = {(id(lazy), 'PROCFS_PATH'): (lazy.__dict__, 'PROCFS_PATH', lazy.__dict__['PROCFS_PATH'])}
     for chain in entry.lazy_chains:
         value = lazy
@@ -340,9 +383,13 @@ def _resolve_lazy(entry, lazy) -> bool:
             if not _is_module(value):
                 return False
             attribute = value.__dict__.get(part, _ABSENT)
+            deps[(id(value), part)] = (value.__dict__, part, attribute)
+            if attribute is _ABSENT:  # another version's name, or a builtin looked up here
+                if part in builtins.__dict__:
+                    deps[(id(builtins), part)] = (builtins.__dict__, part, builtins.__dict__[part])
+                break
             if not _genuine(attribute, part):
                 return False
-            deps[(id(value), part)] = (value.__dict__, part, attribute)
             value = attribute
     entry.lazy_deps = tuple(deps.values())
     entry.lazy_module = lazy
@@ -353,8 +400,8 @@ def _genuine(value, name) -> bool:
     """psutil's own value of `name` (or the os module's and its functions'), not a stand-in."""
     kind = type(value)
     if kind is _ModuleType:
-        return value.__name__ == 'os' or value.__name__.startswith('psutil')
-    if kind is _FunctionType or kind is _BuiltinType:
+        return value.__name__ in ('os', 'sys') or value.__name__.startswith('psutil')
+    if kind is _FunctionType or kind is _BuiltinType or kind is type:  # type: a named tuple
         owner = getattr(value, '__module__', None) or ''
         return value.__name__ == name and (owner.startswith('psutil') or owner == 'posix')
     return False
@@ -365,7 +412,7 @@ def _intact(entry) -> bool:
         if namespace.get(name, _ABSENT) is not value:
             return False
     if entry.lazy is not None:
-        lazy = sys.modules.get(entry.lazy)
+        lazy = _lazy_module(entry)
         if lazy is None:
             return True  # not imported yet: nothing in it can have been rebound
         if lazy is not entry.lazy_module and not _resolve_lazy(entry, lazy):
@@ -387,12 +434,59 @@ def _watched() -> bool:
 
 def _pick(entry):
     """What serves this call: the served function, or None for SkyPilot's own."""
+    check = entry.check
+    if check is None or not check():
+        return _pick_slowly(entry)
+    served = entry.served
+    if served is None:
+        served = _first_call(entry)
+    return served or None
+
+
+def _pick_slowly(entry):
+    """_pick() where the quick check failed or is not made yet: psutil imported since,
+    something rebound, a tracer on."""
     if _watched() or not _intact(entry):
         return None
     served = entry.served
     if served is None:
         served = _first_call(entry)
+    if served:
+        entry.check = _compiled_check(entry)  # what _intact() just resolved, at its state now
     return served or None
+
+
+def _compiled_check(entry):
+    """_intact() and _watched() as one function of straight-line subscripts (a loop over the
+    names costs half as much again: ~40 ns a name against ~25). Made at a served function's
+    first call, and again when psutil is imported or imported anew."""
+    scope = {'_gettrace': sys.gettrace, '_modules': sys.modules}
+    tests = ['_gettrace() is None']
+    if _monitoring is not None:
+        scope['_get_tool'] = _monitoring.get_tool
+        tests.extend(f'_get_tool({tool}) is None' for tool in _TOOLS)
+    if entry.lazy is not None:
+        scope['_lazy'], scope['_lazy_module'] = entry.lazy_module, _lazy_module
+        scope['_entry'] = entry
+        tests.append('_lazy_module(_entry) is _lazy')
+    absent: Dict[int, Any] = {}  # id(namespace) -> (namespace, the names it must not bind)
+    for index, (namespace, name, value) in enumerate(entry.deps + entry.lazy_deps):
+        if value is _ABSENT:
+            absent.setdefault(id(namespace), (namespace, []))[1].append(name)
+        else:
+            scope[f'_d{index}'], scope[f'_v{index}'] = namespace, value
+            tests.append(f'_d{index}[{name!r}] is _v{index}')
+    for index, (namespace, names) in enumerate(absent.values()):
+        # One C call for a module's unbound names (the builtins it uses): a live keys view.
+        scope[f'_k{index}'], scope[f'_a{index}'] = namespace.keys(), frozenset(names)
+        tests.append(f'_k{index}.isdisjoint(_a{index})')
+    source = (
+        'def check():\n    try:\n        return ('
+        + ' and '.join(tests)
+        + ')\n    except KeyError:\n        return False\n'
+    )
+    exec(compile(source, f'<skyutils check of {entry.name}>', 'exec'), scope)
+    return scope['check']
 
 
 def _templates(entry):

@@ -165,7 +165,7 @@ def test_a_mock_of_each_listed_psutil_name_changes_skypilot_s_own_answer(hook_en
     mocked (the rest is traced in test_the_listed_names_are_all_skypilot_reaches)."""
     got = child(
         '''
-        import json, os
+        import builtins, json
         from unittest import mock
         import psutil
         import _skyutils_hook
@@ -180,10 +180,15 @@ def test_a_mock_of_each_listed_psutil_name_changes_skypilot_s_own_answer(hook_en
                 owner, name = ('psutil.' + chain).rsplit('.', 1)
                 namespace = psutil
                 for part in owner.split('.')[1:]:
-                    namespace = getattr(namespace, part)
-                value = getattr(namespace, name)
-                fake = 7 if isinstance(value, int) else mock.MagicMock(side_effect=OSError(5, 'x'))
-                with mock.patch.object(namespace, name, fake):
+                    namespace = getattr(namespace, part, None)
+                if namespace is None:
+                    continue  # another psutil version's (psutil 7's ntp, 5.9's svmem)
+                bound = name in vars(namespace)
+                value = vars(namespace).get(name, getattr(builtins, name, None))
+                if value is None:
+                    continue  # another version's name
+                fake = 7 if type(value) is int else mock.MagicMock(side_effect=OSError(5, 'x'))
+                with mock.patch.object(namespace, name, fake, create=not bound):
                     try:
                         answer = own()
                     except Exception as e:
@@ -318,3 +323,112 @@ def test_debug_logging_skypilot_s_processes_are_served_with_skypilot_s_records(h
     assert off['own'] == ['find_free_port', 'get_max_workers_for_file_mounts']
     assert on['own'] == []
     assert all(now.startswith('served natively') for now in on['now'].values()), on['now']
+
+
+# SkyPilot's own calls traced: every global and module attribute that the frames of SkyPilot's
+# and psutil's code load (LOAD_GLOBAL then LOAD_ATTR/LOAD_METHOD, read with dis from the code
+# that ran), each mocked in turn (raising, or another constant): those that change SkyPilot's
+# answer and are not among the stub's names are printed.
+NOTHING_MISSING = '''
+import builtins, dis, functools, json, sys, types
+from unittest import mock
+import psutil
+from sky.utils import common_utils
+import _skyutils_hook as hook
+
+def chains_of(code):
+    """(global name, attr, attr...) chains loaded by code: LOAD_GLOBAL then LOAD_ATTR/METHOD."""
+    out, current = [], None
+    for ins in dis.get_instructions(code):
+        if ins.opname == 'LOAD_GLOBAL':
+            if current: out.append(tuple(current))
+            current = [ins.argval]
+        elif ins.opname in ('LOAD_ATTR', 'LOAD_METHOD') and current:
+            current.append(ins.argval)
+        else:
+            if current: out.append(tuple(current))
+            current = None
+    if current: out.append(tuple(current))
+    return out
+
+def reached(function):
+    codes = {}
+    def tracer(frame, event, arg):
+        if event == 'call':
+            name = frame.f_globals.get('__name__', '')
+            if name.startswith(('sky', 'psutil')):
+                codes[frame.f_code] = frame.f_globals
+        return None
+    sys.settrace(tracer)
+    try:
+        function()
+    finally:
+        sys.settrace(None)
+    targets = set()
+    for code, globs in codes.items():
+        todo = [code]
+        while todo:  # nested code (comprehensions) run in the same globals
+            c = todo.pop()
+            todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+            for chain in chains_of(c):
+                owner = globs['__name__']
+                value = globs.get(chain[0], builtins.__dict__.get(chain[0]))
+                targets.add(f'{owner}.{chain[0]}')
+                prefix = chain[0]
+                for part in chain[1:]:
+                    if type(value) is not types.ModuleType:
+                        break
+                    targets.add(f'{value.__name__}.{part}')
+                    value = getattr(value, part, None)
+    return targets
+
+import functools
+results = {}
+calls = {'get_cpu_count': (), 'get_mem_size_gb': (), 'base36_encode': ('ff00',),
+         'read_last_n_lines': ('/etc/passwd', 2)}
+for fname, args in calls.items():
+    getattr(common_utils, fname)(*args)  # served once: the stub's names resolved
+    entry = next((e for e in hook._entries['sky.utils.common_utils'] if e.name == fname), None)
+    if entry is None:
+        continue  # not served on this interpreter (PyPy: base36_encode, read_last_n_lines)
+    listed = {f"{d.get('__name__') or d.get('__qualname__')}.{n}"
+              for d, n, _ in entry.deps + entry.lazy_deps}
+    own = functools.partial(hook.original_of(getattr(common_utils, fname)), *args)
+    base = own()
+    changed = []
+    for target in sorted(reached(own)):
+        owner, name = target.rsplit('.', 1)
+        try:
+            module = sys.modules[owner]
+        except KeyError:
+            continue
+        present = name in vars(module)
+        value = vars(module).get(name, builtins.__dict__.get(name))
+        fakes = [mock.MagicMock(side_effect=OSError(5, 'x'), return_value=1)]
+        if isinstance(value, str): fakes = ['/nonexistent']
+        if isinstance(value, int) and not isinstance(value, bool): fakes = [1]
+        if isinstance(value, type) or type(value) is types.ModuleType:
+            fakes = [mock.MagicMock()]
+        for fake in fakes:
+            try:
+                with mock.patch.object(module, name, fake, create=not present):
+                    try:
+                        answer = own()
+                    except BaseException as e:
+                        answer = type(e).__name__
+            except Exception:
+                answer = 'unpatchable'
+            # sys.modules replaced breaks the interpreter itself, not just this answer.
+            if answer not in (base, 'unpatchable') and target not in listed | {'sys.modules'}:
+                changed.append([target, present, str(answer)[:40]])
+    results[fname] = changed
+print(json.dumps(results))
+'''
+
+
+def test_the_listed_names_are_all_that_skypilot_s_answer_depends_on(hook_env, sky_dir):
+    """Finding 9, the other half of the proof: no name SkyPilot's own get_cpu_count,
+    get_mem_size_gb, base36_encode or read_last_n_lines loads on the way to its answer changes
+    that answer when mocked unless the stub checks it."""
+    got = child(NOTHING_MISSING, hook_env, sky_dir)
+    assert got == {name: [] for name in got} and 'get_cpu_count' in got, got
