@@ -465,10 +465,10 @@ def _compiled_check(entry):
     if _monitoring is not None:
         scope['_get_tool'] = _monitoring.get_tool
         tests.extend(f'_get_tool({tool}) is None' for tool in _TOOLS)
-    if entry.lazy is not None:
-        scope['_lazy'], scope['_lazy_module'] = entry.lazy_module, _lazy_module
-        scope['_entry'] = entry
-        tests.append('_lazy_module(_entry) is _lazy')
+    if entry.lazy is not None:  # _lazy_module(entry) is entry.lazy_module, inline
+        scope['_lazy'] = entry.lazy_module
+        scope['_held'] = getattr(entry.lazy_import, '__dict__', {})
+        tests.append(f"(_held.get('_module') or _modules.get({entry.lazy!r})) is _lazy")
     absent: Dict[int, Any] = {}  # id(namespace) -> (namespace, the names it must not bind)
     for index, (namespace, name, value) in enumerate(entry.deps + entry.lazy_deps):
         if value is _ABSENT:

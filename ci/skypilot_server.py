@@ -236,6 +236,7 @@ def bench(args) -> int:
         if not args.hook_only:
             _tail_bench(args, work)
             _large_tail_bench(args, work)
+            _server_under_tails(args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -450,6 +451,61 @@ def _large_tail_bench(args, work):
                 flush=True,
             )
         os.remove(path)
+
+
+def _server_under_tails(args):
+    """Through a real server, each way: a `sky api logs --tail 1` request's time while six
+    `--tail 1000000000` ("all") clients stream a large log, against a `sky api info` round
+    trip; then the six clients go (the server should stop their work)."""
+    mib = 16 if args.quick else 64
+    for hook in (True, False):
+        with api_server(hook=hook) as server:
+            path = place_log(server, mib)
+            small = os.path.join(os.path.dirname(path), 'small.log')
+            with open(small, 'w') as f:
+                f.write('one line\n')
+            info = []
+            for _ in range(3):
+                started = time.perf_counter()
+                sky(server['env'], 'api', 'info')
+                info.append(time.perf_counter() - started)
+            clients = [
+                subprocess.Popen(
+                    [
+                        os.path.join(BIN, 'sky'),
+                        'api',
+                        'logs',
+                        '-l',
+                        os.path.basename(path),
+                        '--tail',
+                        '1000000000',
+                        '--no-follow',
+                    ],
+                    env=server['env'],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                for _ in range(6)
+            ]
+            try:
+                time.sleep(8)  # the clients' own start (SkyPilot's import), then their streams
+                waits = []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    logs_tail(server, 'small.log', 1)
+                    waits.append(time.perf_counter() - started)
+                running = sum(client.poll() is None for client in clients)
+            finally:
+                for client in clients:
+                    client.kill()
+                    client.wait()
+            print(
+                f'sky api logs --tail 1 while six --tail 1000000000 clients stream {mib} MiB, '
+                f'hook {"on" if hook else "off"}: median {statistics.median(waits):.2f} s '
+                f'(a sky api info round trip {statistics.median(info):.2f} s; '
+                f'{running} of the six still streaming)',
+                flush=True,
+            )
 
 
 def _server_starts(args):
