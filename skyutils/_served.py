@@ -142,19 +142,16 @@ def _tail_log_file(module, original):
         # None, odd values, and tails deque() refuses (OverflowError): SkyPilot's to decide.
         if type(tail) is int and 0 <= tail <= sys.maxsize and 'f' in bound.arguments:
             tailer = Tail.open(getattr(bound.arguments['f'], '_file', None))
-        if tailer is None:
-            rest = original(*bound.args, **bound.kwargs)
-        else:
+        if tailer is not None:
             try:
                 async for chunk in _block(bound.arguments['f'], tailer, tail):
                     yield chunk
             finally:
                 tailer.close()
-            if tailer.start < 0:  # not found: SkyPilot's own reads it all, from the start
-                rest = original(*bound.args, **bound.kwargs)
-            else:
+            if tailer.start >= 0:  # found and streamed: SkyPilot's own follows from there
                 bound.arguments['tail'] = None
-                rest = original(*bound.args, **bound.kwargs)
+        # The rest, or (nothing served) all of it from the start: SkyPilot's own.
+        rest = original(*bound.args, **bound.kwargs)
         try:
             async for chunk in rest:
                 yield chunk

@@ -146,13 +146,6 @@ def tail_bytes(file_path, n: int) -> Optional[Tuple[bytes, int]]:
     """The tail's bytes and flags (TAIL_EMPTY_FILE, TAIL_PLAIN): the part of a call that runs
     without the GIL (the library, os.pread). Raises what SkyPilot's reads raise; None when
     Python must serve the call. `n` >= 1."""
-    span = tail_span(file_path, n)
-    return None if span is None else (span[0], span[1])
-
-
-def tail_span(file_path, n: int) -> Optional[Tuple[bytes, int, int]]:
-    """tail_bytes(), and the file offset the tail starts at: the last n lines are the bytes
-    from there to the end, without the file's final newline."""
     try:
         # os.fsencode's own steps for a str, inline: a short tail is 10 us all told.
         raw = (
@@ -201,14 +194,13 @@ def tail_span(file_path, n: int) -> Optional[Tuple[bytes, int, int]]:
         if status == ERR_OS:
             _raise_tail_error(file_path, n, errno, flags)
         return None
-    offset = state[TAIL_OFFSET]
     if data is None:  # the tail is in the library's buffer
         start = state[TAIL_START]
         data, flags = out[start : start + state[TAIL_LEN]], state[STATE_FLAGS]
     else:
         flags = TAIL_PLAIN if _is_plain(data) else 0
     _give_back(out, state)
-    return data, flags, offset
+    return data, flags
 
 
 def _holds_lines(data: bytes, n: int, offset: int) -> bool:
