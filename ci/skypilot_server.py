@@ -350,8 +350,10 @@ def _check_cost():
 
 # A fresh interpreter runs _tail_log_file(tail=10**9, follow=False) of a log, SkyPilot's own or
 # served, and prints [seconds, peak resident growth in bytes, bytes streamed].
-_LARGE_TAIL = """
-import asyncio, json, sys, time
+# The child scripts' start: `tailer` is SkyPilot's own _tail_log_file, or with argv[2] 'on'
+# the served one.
+_TAILER = """
+import asyncio, json, statistics, sys, time
 import aiofiles
 from sky.server import stream_utils
 import _skyutils_hook
@@ -359,6 +361,9 @@ from skyutils import _served
 tailer = _skyutils_hook.original_of(stream_utils._tail_log_file)
 if sys.argv[2] == 'on':
     tailer, why = _served.serve('_tail_log_file', stream_utils, tailer)
+"""
+
+_LARGE_TAIL = _TAILER + """
 def peak():
     with open('/proc/self/status') as status:
         return next(int(l.split()[1]) * 1024 for l in status if l.startswith('VmHWM:'))
@@ -377,15 +382,7 @@ print(json.dumps([time.perf_counter() - started, peak() - before, size]))
 
 # Six concurrent tail=10**9 streams in one event loop while a trivial default-executor job is
 # timed every 10 ms: [the worst wait, the median wait] in seconds.
-_EXECUTOR = """
-import asyncio, json, statistics, sys, time
-import aiofiles
-from sky.server import stream_utils
-import _skyutils_hook
-from skyutils import _served
-tailer = _skyutils_hook.original_of(stream_utils._tail_log_file)
-if sys.argv[2] == 'on':
-    tailer, why = _served.serve('_tail_log_file', stream_utils, tailer)
+_EXECUTOR = _TAILER + """
 async def stream():
     f = await aiofiles.open(sys.argv[1], 'rb')
     try:

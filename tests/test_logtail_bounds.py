@@ -3,15 +3,13 @@ at a huge N, short executor jobs under concurrent large tails, a cancelled strea
 and the edges where SkyPilot's own decides (a /proc file, a tail deque() refuses)."""
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 import test_logtail
 from conftest import BACKENDS
+from test_startup_hook import child
 
 pytestmark = pytest.mark.skipif('native' not in BACKENDS, reason='no native library')
 aiofiles = pytest.importorskip('aiofiles', reason="SkyPilot's log streamer needs aiofiles")
@@ -57,15 +55,7 @@ print(json.dumps([size, grown * 1024]))
 def _peak(path, kind, tail):
     with open(f'{path}.small', 'wb') as small:
         small.write(b'a line\n' * 100)
-    done = subprocess.run(
-        [sys.executable, '-c', PEAK, TESTS, str(path), kind, str(tail)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child(PEAK, dict(os.environ), os.path.dirname(path), TESTS, str(path), kind, str(tail))
 
 
 tailers = test_logtail.tailers  # (SkyPilot's own _tail_log_file, the served one)
@@ -148,6 +138,89 @@ def test_a_cancelled_stream_stops_within_a_step(tailers, tmp_path):
         asyncio.run(main())
     print(f'{len(reads)} reads, {sum(reads) >> 10} KiB, of a {path.stat().st_size >> 20} MiB log')
     assert sum(reads) < (4 << 20)
+    assert _open_on(path) == 0  # the served block's own descriptor is closed
+
+
+def _open_on(path) -> int:
+    """How many of this process's descriptors are open on `path`."""
+    found = 0
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            found += os.readlink(f'/proc/self/fd/{fd}') == str(path)
+        except OSError:
+            pass
+    return found
+
+
+# A real SIGINT (Ctrl-C) while the served block streams a large log in a fresh interpreter:
+# KeyboardInterrupt reaches the caller, and no descriptor is left open on the log.
+CTRL_C = """
+import asyncio, json, os, signal, sys, threading
+sys.path.insert(0, sys.argv[1])
+import aiofiles
+from sky.server import stream_utils
+import _skyutils_hook
+from skyutils import _served
+from test_logtail_bounds import _open_on
+served, why = _served.serve(
+    '_tail_log_file', stream_utils, _skyutils_hook.original_of(stream_utils._tail_log_file))
+lines = 0
+
+async def main():
+    global lines
+    f = await aiofiles.open(sys.argv[2], 'rb')
+    try:
+        async for _ in served(f, tail=10**9, follow=False):
+            lines += 1
+            if lines == 1000:  # streaming: Ctrl-C comes now
+                threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+    finally:
+        await f.close()
+
+try:
+    asyncio.run(main())
+    interrupted = False
+except KeyboardInterrupt:
+    interrupted = True
+print(json.dumps([interrupted, lines, _open_on(sys.argv[2])]))
+"""
+
+
+def test_ctrl_c_mid_stream_leaves_no_descriptor(tmp_path):
+    import reference
+
+    reference.load()
+    path = tmp_path / 'big.log'
+    path.write_bytes(b'%0100d\n' % 7 * 600_000)  # 58 MiB: seconds of streaming
+    interrupted, lines, still_open = child(CTRL_C, dict(os.environ), tmp_path, TESTS, str(path))
+    print(f'interrupted after {lines} of 600000 lines; descriptors left on the log: {still_open}')
+    assert interrupted and 1000 <= lines < 600_000
+    assert still_open == 0
+
+
+def test_a_file_truncated_while_streamed(tailers, tmp_path):
+    """The log cut to a tenth while the served block streams it: the stream ends without an
+    error, holds only the file's own lines in order, and leaves no descriptor open."""
+    path = tmp_path / 'big.log'
+    original = b''.join(b'line %08d\n' % i for i in range(400_000))
+    path.write_bytes(original)
+
+    async def main():
+        f = await aiofiles.open(str(path), 'rb')
+        out = []
+        try:
+            async for chunk in tailers[1](f, tail=10**9, follow=False):
+                out.append(chunk)
+                if len(out) == 10:
+                    os.truncate(path, len(original) // 10)
+        finally:
+            await f.close()
+        return ''.join(out)
+
+    got = asyncio.run(main())
+    assert original.decode().startswith(got) and got.endswith('\n')
+    assert len(got) < len(original)  # the cut was seen
+    assert _open_on(path) == 0
 
 
 def _both(tailers, path, **kwargs):
