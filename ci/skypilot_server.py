@@ -363,7 +363,9 @@ if sys.argv[2] == 'on':
     tailer, why = _served.serve('_tail_log_file', stream_utils, tailer)
 """
 
-_LARGE_TAIL = _TAILER + """
+_LARGE_TAIL = (
+    _TAILER
+    + """
 def peak():
     with open('/proc/self/status') as status:
         return next(int(l.split()[1]) * 1024 for l in status if l.startswith('VmHWM:'))
@@ -379,10 +381,13 @@ started = time.perf_counter()
 size = asyncio.run(main())
 print(json.dumps([time.perf_counter() - started, peak() - before, size]))
 """
+)
 
 # Six concurrent tail=10**9 streams in one event loop while a trivial default-executor job is
 # timed every 10 ms: [the worst wait, the median wait] in seconds.
-_EXECUTOR = _TAILER + """
+_EXECUTOR = (
+    _TAILER
+    + """
 async def stream():
     f = await aiofiles.open(sys.argv[1], 'rb')
     try:
@@ -405,6 +410,7 @@ async def main():
     return [max(waits), statistics.median(waits)]
 print(json.dumps(asyncio.run(main())))
 """
+)
 
 
 def _fresh(script, *args):
