@@ -39,7 +39,13 @@ if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional
 
 # The SkyPilot modules _skyutils_verified has releases of (a test holds the two together).
-TARGETS = ('sky.utils.common_utils', 'sky.utils.subprocess_utils', 'sky.server.stream_utils')
+TARGETS = (
+    'sky.utils.common_utils',
+    'sky.utils.subprocess_utils',
+    'sky.server.stream_utils',
+    'sky.data.storage_utils',
+    'sky.client.common',
+)
 _OFF = ('0', 'false', 'no', 'off')
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TABLE = '_skyutils_verified'
@@ -531,6 +537,19 @@ def _templates(entry):
                 yield chunk
         finally:
             await stream.aclose()
+
+    def zip_files_and_folders(
+        items, output_file, log_file=None, relative_to_items=False, compression=8,
+        compresslevel=None,
+    ):  # fmt: skip
+        served = pick(entry)
+        return (served or original)(
+            items, output_file, log_file, relative_to_items, compression, compresslevel
+        )
+
+    def _compute_zip_blob_id(zip_path):
+        served = pick(entry)
+        return (served or original)(zip_path)
 
     return locals()
 

@@ -34,6 +34,14 @@ RELEASES = {
         'bebca9f759e72ee5dd3c58165e6468c212008913abafaa22ce34531452c9b548': ('0.14.0, 0.14.1', 'stream_utils-6'),
         '5f534e38583da816f5f05f8bb083b952463c0024e78fe52e1e829e7a5f0b0c40': ('1.0.0.dev20261027', 'stream_utils-6'),
     },
+    'sky.data.storage_utils': {
+        'c9142dd5658b814fb16592a6f7d7662f18d39f1e99103e876d910ced36c9aa84': ('0.12.2, 0.12.2.post1, 0.12.3, 0.12.3.post1, 0.13.0, 0.14.0, 0.14.1, 1.0.0.dev20261027', 'storage_utils-7'),
+    },
+    'sky.client.common': {
+        '85dff2d8a212c2991af7f953449ca2af1b0b7c3875d9bf81dc131bf0a7773f74': ('0.12.0, 0.12.1', 'common-8'),
+        '577c0669ae55632fbd5b51fe9c2ec9954b10a41cee5a95bd4ccce18b49ef946d': ('0.12.2, 0.12.2.post1, 0.12.3, 0.12.3.post1, 0.13.0', 'common-8'),
+        '1275517352c30a94e8e860be0ea5f33efd9488f2819cf65b8a9d6523248784c9': ('0.14.0, 0.14.1, 1.0.0.dev20261027', 'common-8'),
+    },
 }
 # profile -> {function: (the dotted names it reads, (global, lazy module)...)}
 READS = {
@@ -113,9 +121,21 @@ READS = {
             (),
         ),
     },
+    'storage_utils-7': {
+        'zip_files_and_folders': (
+            ('IOError', 'List', 'Set', 'UserWarning', 'ValueError', '_USE_SKYIGNORE_HINT', 'bool', 'colorama', 'colorama.Style', 'colorama.Style.DIM', 'colorama.Style.RESET_ALL', 'common_utils', 'common_utils.format_exception', 'constants', 'constants.GIT_IGNORE_FILE', 'constants.SKY_IGNORE_FILE', 'exceptions', 'exceptions.COMMAND_NOT_FOUND_EXIT_CODE', 'exceptions.GIT_FATAL_EXIT_CODE', 'get_excluded_files', 'get_excluded_files_from_gitignore', 'get_excluded_files_from_skyignore', 'glob', 'glob.glob', 'len', 'list', 'logger', 'open', 'os', 'os.path', 'os.path.dirname', 'os.path.exists', 'os.path.expanduser', 'os.path.isabs', 'os.path.isdir', 'os.path.isfile', 'os.path.islink', 'os.path.join', 'os.path.relpath', 'os.readlink', 'os.stat', 'os.walk', 'range', 'set', 'shlex', 'shlex.quote', 'stat', 'stat.S_ISSOCK', 'str', 'subprocess', 'subprocess.CalledProcessError', 'subprocess.PIPE', 'subprocess.run', 'warnings', 'warnings.catch_warnings', 'warnings.filterwarnings', 'zipfile', 'zipfile.ZIP_DEFLATED', 'zipfile.ZipFile', 'zipfile.ZipInfo'),
+            (),
+        ),
+    },
+    'common-8': {
+        '_compute_zip_blob_id': (
+            ('_HASH_CHUNK_SIZE', 'hashlib', 'hashlib.sha256', 'list', 'zipfile', 'zipfile.ZipFile'),
+            (),
+        ),
+    },
 }
 # The registry's natively served functions, and where Python serves some anyway.
-SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',)}
+SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',), 'sky.data.storage_utils': ('zip_files_and_folders',), 'sky.client.common': ('_compute_zip_blob_id',)}
 PYTHON_ON = {'pypy': ('base36_encode', 'read_last_n_lines')}
 
 

@@ -5,10 +5,10 @@ exported function's ctypes signature, declared once.
 header and the Rust crate (read by cbindgen) to one another.
 """
 
-from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32
+from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32, c_void_p
 from typing import Any, Dict, List, Tuple
 
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -36,6 +36,12 @@ FLOOR_MEMORY = 2
 FLOOR_PROCESS = 3
 FLOOR_DIRECTORY = 4
 FLOOR_TAIL_READ = 5
+ZIP_STORED = -1
+ZIP_ENTRY_FIELDS = 6
+ZIP_RESULT_FIELDS = 4
+ZIP_ENTRY = 3
+ZIP_OFFSET = 4
+MEMBER_FIELDS = 6
 
 _bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
 
@@ -56,5 +62,27 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     'skyutils_get_mem_size_gb': (c_int64, [_bytes_ptr, c_int]),
     'skyutils_is_process_alive': (c_int, [c_int]),
     'skyutils_find_free_port': (c_int, [c_int32, POINTER(c_int32), POINTER(c_int)]),
+    'skyutils_zip_start': (
+        c_void_p,
+        [_bytes_ptr, c_int64, POINTER(c_int64), c_int, c_int, c_int, c_int64],
+    ),
+    'skyutils_zip_add': (c_int, [c_void_p, POINTER(c_int64), c_int, _bytes_ptr, c_int64]),
+    'skyutils_zip_write': (c_int, [c_void_p, c_int, POINTER(c_int64), c_int]),
+    'skyutils_zip_results': (c_int, [c_void_p, POINTER(c_int64), POINTER(c_char), c_int]),
+    'skyutils_zip_end': (c_int, [c_void_p]),
+    'skyutils_zip_hash': (
+        c_int,
+        [
+            _bytes_ptr,
+            c_int,
+            POINTER(c_int64),
+            _bytes_ptr,
+            c_int64,
+            c_int,
+            c_int,
+            POINTER(c_char),
+            POINTER(c_int64),
+        ],
+    ),  # fmt: skip
     'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_int, c_int, c_int]),
 }

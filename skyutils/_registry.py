@@ -129,8 +129,9 @@ class Wait(NamedTuple):
     name: str
     skypilot_module: str
     # The part served: the block under `if <parameter> is not None:` (the rest stays
-    # SkyPilot's own code, whatever its release), and why it pays.
-    block_parameter: str
+    # SkyPilot's own code, whatever its release), or None for the whole function; and why it
+    # pays.
+    block_parameter: Optional[str]
     native: str
 
 
@@ -141,6 +142,20 @@ WAITS: Tuple[Wait, ...] = (
         'tail',
         "`sky api logs --tail N`: the last N lines found from the file's end by the library's "
         'tail scan, where SkyPilot reads every line of the log',
+    ),
+    Wait(
+        'zip_files_and_folders',
+        'sky.data.storage_utils',
+        None,
+        'the workdir zip of an upload: every file compressed by the library on every core '
+        '(large files in blocks), the entries written by zipfile as SkyPilot writes them',
+    ),
+    Wait(
+        '_compute_zip_blob_id',
+        'sky.client.common',
+        None,
+        "the upload's content id: free for a zip just written (its entries hashed while "
+        'compressed), members inflated and hashed in parallel otherwise',
     ),
 )
 

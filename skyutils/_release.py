@@ -332,7 +332,7 @@ def _blocks() -> Dict[str, str]:
     """Function -> the parameter whose `if <it> is not None:` block alone is served."""
     from skyutils import _registry
 
-    return {wait.name: wait.block_parameter for wait in _registry.WAITS}
+    return {w.name: w.block_parameter for w in _registry.WAITS if w.block_parameter is not None}
 
 
 def table(wheels: Dict[str, str]) -> str:

@@ -180,6 +180,18 @@ def _tail_log_file(module, original):
     return _tail_log_file
 
 
+def _zip_files_and_folders(module, original):
+    from skyutils.skypilot import zip_files
+
+    return zip_files.make(module, original)
+
+
+def _compute_zip_blob_id(module, original):
+    from skyutils.skypilot import blob_id
+
+    return blob_id.make(module, original)
+
+
 _MAKERS = {
     'base36_encode': _base36_encode,
     'read_last_n_lines': _read_last_n_lines,
@@ -188,4 +200,6 @@ _MAKERS = {
     'get_mem_size_gb': _get_mem_size_gb,
     'get_max_workers_for_file_mounts': _get_max_workers_for_file_mounts,
     '_tail_log_file': _tail_log_file,
+    'zip_files_and_folders': _zip_files_and_folders,
+    '_compute_zip_blob_id': _compute_zip_blob_id,
 }

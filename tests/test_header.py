@@ -19,6 +19,8 @@ pytestmark = pytest.mark.skipif(
 # How each C type of the header may be declared on the ctypes side.
 C_TO_CTYPES = {
     'void': {None},
+    'void *': {ctypes.c_void_p},
+    'const int64_t *': {POINTER(ctypes.c_int64)},
     'int': {ctypes.c_int},
     'int *': {POINTER(ctypes.c_int)},
     'int32_t': {ctypes.c_int32},

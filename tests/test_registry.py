@@ -20,6 +20,13 @@ INFRASTRUCTURE = {
     'skyutils_version',
     'skyutils_selftest_panic',
     'skyutils_floor_ns',
+    # The workdir zip and blob id (served SkyPilot waits beyond the twelve: skyutils/skypilot/).
+    'skyutils_zip_start',
+    'skyutils_zip_add',
+    'skyutils_zip_write',
+    'skyutils_zip_results',
+    'skyutils_zip_end',
+    'skyutils_zip_hash',
 }
 
 

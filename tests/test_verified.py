@@ -203,7 +203,8 @@ def test_patch_on_an_installed_nightly(wheels, tmp_path):
     )
     assert path.startswith(str(target)) and answer == '73'
     assert (distribution, version) == ('skypilot-nightly', '1.0.0.dev20261027')
-    assert set(releases.values()) == {'1.0.0.dev20261027'}
+    # Each module's file is the nightly's (some are also earlier releases' files, byte for byte).
+    assert all('1.0.0.dev20261027' in r.split(', ') for r in releases.values()), releases
     native = verified.native_here(sys.implementation.name)
     want = {f'{m}.{n}' for m, names in verified.SERVED.items() for n in names if n in native}
     assert set(replaced) == want

@@ -9,8 +9,9 @@
  * the caller owns (out buffers, state arrays). A read that may run long stops after a
  * bounded share of the work with SKYUTILS_MORE and keeps its place, and its open
  * descriptor, in the caller's state array; the caller calls again, or releases the
- * descriptor with skyutils_close_state. The one exception is skyutils_floor_ns (the
- * benchmark's), which keeps its prepared system calls per thread until the thread exits.
+ * descriptor with skyutils_close_state. Two exceptions: skyutils_floor_ns (the benchmark's)
+ * keeps its prepared system calls per thread until the thread exits, and a zip job lives from
+ * skyutils_zip_start to skyutils_zip_end, with its worker threads and open files.
  * tests/test_header.py checks skyutils/_abi.py and the Rust crate (read by cbindgen) against
  * this file.
  */
@@ -20,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 5
+#define SKYUTILS_ABI_VERSION 6
 
 #define SKYUTILS_OK 0
 #define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
@@ -85,6 +86,49 @@ int64_t skyutils_get_mem_size_gb(const uint8_t *cgroup_root, int root_len);
 /* process */
 int skyutils_is_process_alive(int pid); /* 1 alive, 0 not, or a negative status */
 int skyutils_find_free_port(int32_t start, int32_t *port, int *err_no);
+
+/* archive: the workdir zip (SkyPilot's zip_files_and_folders and _compute_zip_blob_id) */
+/* A job writing an archive: `count` files (paths holds each path followed by a NUL, sizes
+ * their sizes when planned) compressed on `threads` threads from the start, large ones in
+ * blocks of `block` bytes (pigz-style, each primed with the 32 KiB before it), at most twice
+ * `threads` blocks (or that many blocks' bytes, for small files) ahead of the writing. level
+ * 0-9 deflates (raw deflate, as zip stores it), SKYUTILS_ZIP_STORED stores. NULL for bad
+ * arguments. */
+#define SKYUTILS_ZIP_STORED (-1)
+#define SKYUTILS_ZIP_ENTRY_FIELDS 6
+#define SKYUTILS_ZIP_RESULT_FIELDS 4
+#define SKYUTILS_ZIP_ENTRY 3
+#define SKYUTILS_ZIP_OFFSET 4
+void *skyutils_zip_start(const uint8_t *paths, int64_t paths_len, const int64_t *sizes,
+                         int count, int level, int threads, int64_t block);
+/* Adds `count` entries to write after those added before: SKYUTILS_ZIP_ENTRY_FIELDS int64 each
+ * in layout (kind: 0 bytes written as they are, 1 the job's next file; 0; 0; the offset and
+ * length in blob of the bytes, or of the file's local header as zipfile makes it without
+ * ZIP64; 0). ERR_ARG (nothing added): a bad layout, or more files than the job has. */
+int skyutils_zip_add(void *job, const int64_t *layout, int count, const uint8_t *blob,
+                     int64_t blob_len);
+/* Writes the entries added so far to fd, the first at state[ZIP_OFFSET] (set before the first
+ * call), as far as the files' data is ready within wait_ms; each file's header gets its CRC-32
+ * and sizes where zipfile's has them. OK: all those written, state[ZIP_OFFSET] is the end. MORE: call
+ * again. DEFER: entry state[ZIP_ENTRY]'s file changed while read (not a regular file, shorter,
+ * grown by a block or more, a block's dictionary not the data before it) or outgrew a header
+ * without ZIP64. ERR_OS: errno in state[STATE_ERRNO]. Either repeats on every later call. */
+int skyutils_zip_write(void *job, int fd, int64_t *state, int wait_ms);
+/* After OK from skyutils_zip_write with every file added: per entry SKYUTILS_ZIP_RESULT_FIELDS int64 in results
+ * (header offset; a file's CRC-32, compressed size, size) and a file's SHA-256 in digests
+ * (32 bytes each, zeros for the others). count must be the job's. */
+int skyutils_zip_results(void *job, int64_t *results, uint8_t *digests, int count);
+/* Ends a job (its workers finish their block, its files close); ERR_ARG: no live job. */
+int skyutils_zip_end(void *job);
+/* The SHA-256 of `count` members of the zip at path into out (32 bytes each), on up to
+ * `threads` threads. members: SKYUTILS_MEMBER_FIELDS int64 each (header offset, compressed
+ * size, size, method, CRC, length of its raw name; the names follow one another in names).
+ * OK; DEFER: zipfile must read it (a local header not as listed, a method but stored and
+ * deflate, a size or CRC not the data's); ERR_OS: errno in state[STATE_ERRNO]. */
+#define SKYUTILS_MEMBER_FIELDS 6
+int skyutils_zip_hash(const uint8_t *path, int path_len, const int64_t *members,
+                      const uint8_t *names, int64_t names_len, int count, int threads,
+                      uint8_t *out, int64_t *state);
 
 /* bench: nanoseconds for `rounds` runs of the bare system calls under a function (no parsing;
  * prepared on a thread's first call for a floor, reused after), or a negative status (DEFER:

@@ -12,6 +12,7 @@
 
 use std::ffi::{c_char, c_int};
 
+pub mod archive;
 pub mod cgroup;
 pub mod ffi;
 pub mod files;
@@ -21,7 +22,7 @@ pub mod system;
 pub mod text;
 
 /// Raised whenever an exported signature or a status code changes meaning.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// The ABI version; Python binds nothing unless it matches what it was written for.
 #[no_mangle]
