@@ -10,6 +10,7 @@ whatever the library cannot read exactly as zipfile would is SkyPilot's own.
 
 import hashlib
 import os
+import threading
 import zipfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Tuple
@@ -21,6 +22,7 @@ _NOT_PLAIN = 0x1 | 0x20 | 0x40
 _UTF8 = 0x800
 
 _written: 'OrderedDict[str, Tuple[tuple, List[Tuple[str, bytes]]]]' = OrderedDict()
+_lock = threading.Lock()  # zips may be written from several threads (SkyPilot's server does)
 
 
 def _key(path) -> str:
@@ -34,17 +36,21 @@ def _identity(st) -> tuple:
 def remember(path, entries: List[Tuple[str, bytes]]) -> None:
     """Keeps the (name, sha256) of each entry of the zip just written at `path`."""
     key = _key(path)
-    _written.pop(key, None)
-    _written[key] = (_identity(os.stat(path)), entries)
-    while len(_written) > _KEPT:
-        _written.popitem(last=False)
+    identity = _identity(os.stat(path))
+    with _lock:
+        _written.pop(key, None)
+        _written[key] = (identity, entries)
+        while len(_written) > _KEPT:
+            _written.popitem(last=False)
 
 
 def forget(path) -> None:
     try:
-        _written.pop(_key(path), None)
+        key = _key(path)
     except (TypeError, ValueError):
-        pass
+        return
+    with _lock:
+        _written.pop(key, None)
 
 
 def blob_id(entries: List[Tuple[str, bytes]]) -> str:
@@ -60,7 +66,8 @@ def known(zip_path) -> Optional[List[Tuple[str, bytes]]]:
     """The entries of a zip written here, if the file is still what was written."""
     try:
         key = _key(zip_path)
-        held = _written.get(key)
+        with _lock:
+            held = _written.get(key)
         if held is None or held[0] != _identity(os.stat(zip_path)):
             return None
     except (OSError, TypeError, ValueError):

@@ -118,7 +118,8 @@ def _file(path, name, st) -> tuple:
         raise _Own('a FIFO, device or other special file: SkyPilot reads it as it does')
     if st.st_size * 1.05 > _ZIP64_LIMIT:
         raise _Own('a file that needs ZIP64')
-    return ('file', path, name, st)
+    # Plain values, not the stat result: a tuple of them leaves the garbage collector's care.
+    return ('file', path, name, st.st_size, st.st_mtime, st.st_mode)
 
 
 def _zip(module, items, output_file, log_file, relative_to_items, compression, compresslevel):
@@ -140,7 +141,7 @@ def _zip(module, items, output_file, log_file, relative_to_items, compression, c
                 raise _Own('an output that is not a regular file')
             start = zipf.start_dir
             paths = [_fsencode(e[1]) for e in files]
-            with archive.ZipJob(paths, [e[3].st_size for e in files], level) as job:
+            with archive.ZipJob(paths, [e[3] for e in files], level) as job:
                 with _Scratch(compression, compresslevel) as scratch:
                     # The library compresses from the start; the entries are made meanwhile
                     # and handed over in batches, each written as its data is ready.
@@ -191,10 +192,10 @@ def _genuine_from_file() -> bool:
     )
 
 
-def _from_file(path, arcname, st, strict_timestamps) -> zipfile.ZipInfo:
+def _from_file(arcname, size, mtime, mode, strict_timestamps) -> zipfile.ZipInfo:
     """zipfile's ZipInfo.from_file(path, arcname) of a regular file, from the stat the walk
     made (zipfile's would stat it again)."""
-    date_time = time.localtime(st.st_mtime)[0:6]
+    date_time = time.localtime(mtime)[0:6]
     if not strict_timestamps and date_time[0] < 1980:
         date_time = (1980, 1, 1, 0, 0, 0)
     elif not strict_timestamps and date_time[0] > 2107:
@@ -203,20 +204,20 @@ def _from_file(path, arcname, st, strict_timestamps) -> zipfile.ZipInfo:
     while arcname[0] in (os.sep, os.altsep):
         arcname = arcname[1:]
     zinfo = zipfile.ZipInfo(arcname, date_time)
-    zinfo.external_attr = (st.st_mode & 0xFFFF) << 16
-    zinfo.file_size = st.st_size
+    zinfo.external_attr = (mode & 0xFFFF) << 16
+    zinfo.file_size = size
     return zinfo
 
 
-def _file_entry(zipf, job, from_file, path, name, st) -> zipfile.ZipInfo:
+def _file_entry(zipf, job, from_file, path, name, size, mtime, mode) -> zipfile.ZipInfo:
     """zipfile's `write(path, name)` of a regular file up to its first header: the same
     ZipInfo, fields set in the order zipfile sets them; the library writes the data and the
     header with the CRC and sizes, as zipfile's close() rewrites it."""
     if from_file is not None:
-        zinfo = from_file(path, name, st, zipf._strict_timestamps)
+        zinfo = from_file(name, size, mtime, mode, zipf._strict_timestamps)
     else:
         zinfo = zipfile.ZipInfo.from_file(path, name, strict_timestamps=zipf._strict_timestamps)
-        if zinfo.is_dir() or zinfo.file_size != st.st_size:
+        if zinfo.is_dir() or zinfo.file_size != size:
             raise _Own('the file changed since it was listed')
     zinfo.compress_type = zipf.compression
     _set_level(zinfo, zipf.compresslevel)

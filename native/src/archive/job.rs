@@ -303,6 +303,9 @@ impl Drop for Job {
     }
 }
 
+/// What a file's last unit reads past its planned end in its first read.
+const PROBE: u64 = 4096;
+
 /// Units of small files taken ahead at most (each costs a little bookkeeping).
 const MAX_AHEAD: usize = 4096;
 
@@ -390,23 +393,20 @@ fn make(shared: &Shared, unit: &Unit, deflater: &mut Option<Deflater>) -> Result
     if buf.len() != dict_len {
         return Err(Failure::Changed);
     }
-    read_at(&file, &mut buf, unit.offset, unit.len as usize)?;
+    // A file's last unit reads on to the end, as SkyPilot's copy does, up to one more block:
+    // a page more in the same read, then more only if that filled (most files do not grow).
+    let mut probe = if unit.last {
+        PROBE.min(shared.block)
+    } else {
+        0
+    };
+    read_at(&file, &mut buf, unit.offset, (unit.len + probe) as usize)?;
     let mut got = (buf.len() - dict_len) as u64;
-    if unit.last && got == unit.len {
-        // A file's last unit reads on to the end, as SkyPilot's copy does, up to one more
-        // block (probing a little at a time: most files have not grown).
-        let mut probe = 4096u64;
-        while got < unit.len + shared.block {
-            let want = probe.min(unit.len + shared.block - got);
-            read_at(&file, &mut buf, unit.offset + got, want as usize)?;
-            let now = (buf.len() - dict_len) as u64;
-            if now - got < want {
-                got = now;
-                break;
-            }
-            got = now;
-            probe *= 4;
-        }
+    while unit.last && got == unit.len + probe && probe < shared.block {
+        let more = (probe * 4).min(shared.block) - probe;
+        read_at(&file, &mut buf, unit.offset + got, more as usize)?;
+        got = (buf.len() - dict_len) as u64;
+        probe += more;
     }
     if (!unit.last && got != unit.len) || (unit.last && got >= unit.len + shared.block) {
         return Err(Failure::Changed); // short inside the file, or grown by a block or more

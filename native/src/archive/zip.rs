@@ -1,9 +1,9 @@
-//! The exported zip job (skyutils.h, "archive"): the archive's entries in order, each either
-//! bytes Python made (zipfile's own entries: directories, symlinks) or a file with the local
-//! header zipfile made for it; the library compresses the files (job.rs) and writes every
-//! entry to the output in order, each file's header completed with its CRC-32 and sizes at
-//! the places zipfile's own header has them. Python then writes the central directory with
-//! zipfile, from the results.
+//! The exported zip job (skyutils.h, "archive"): the archive's files, compressed from the
+//! start (job.rs), and its entries in order, added while that runs: each either bytes Python
+//! made (zipfile's own entries: directories, symlinks) or the next file with the local header
+//! zipfile made for it. The writer puts every entry to the output in order, each file's header
+//! completed with its CRC-32 and sizes at the places zipfile's own header has them. Python
+//! then writes the central directory with zipfile, from the results.
 //!
 //! A job is the one thing of the library that outlives a call: the caller holds its handle
 //! from skyutils_zip_start to skyutils_zip_end, and a handle is checked against the jobs
