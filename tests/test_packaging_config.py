@@ -113,3 +113,19 @@ def test_pull_requests_run_the_test_suite():
     triggers = re.search(r'^on:\n((?:  .*\n)+)', workflow, re.M).group(1)
     assert re.search(r'^  pull_request:', triggers, re.M)
     assert re.search(r'^        run: bash ci/test$', workflow, re.M)
+
+
+def test_every_package_of_skyutils_is_listed():
+    """pyproject.toml lists the packages by name: one left out is missing from every wheel
+    (skyutils.skypilot was, and the startup hook served nothing of the upload)."""
+    import ast
+    import re
+
+    with open(os.path.join(ROOT, 'pyproject.toml'), encoding='utf-8') as f:
+        listed = ast.literal_eval(re.search(r'^packages = (\[.*\])$', f.read(), re.M).group(1))
+    found = sorted(
+        os.path.relpath(d, ROOT).replace(os.sep, '.')
+        for d, _, files in os.walk(os.path.join(ROOT, 'skyutils'))
+        if '__init__.py' in files
+    )
+    assert sorted(listed) == found
