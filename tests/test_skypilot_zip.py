@@ -508,3 +508,37 @@ def test_sigint_mid_zip(tmp_path):
     out, _ = child.communicate(timeout=60)
     assert out.split()[:3] == ['interrupted', '0', '1'], out
     assert time.monotonic() - started < 5
+
+
+def test_zips_at_once_in_threads(zippers, tmp_path, small_blocks):
+    """SkyPilot's server zips in threads (asyncio.to_thread): eight served zips at once, each
+    the same as SkyPilot's own of its tree, and each id free and right."""
+    own_zip, served_zip, own_id, served_id = zippers
+    roots = []
+    for i in range(8):
+        root = tmp_path / f'w{i}'
+        nodes = [
+            (f'd{i}/f', 'file', os.urandom(SMALL_BLOCK * (i % 3) + i * 1000)),
+            ('t.txt', 'file', b'text %d\n' % i * 20_000),
+            ('e', 'dir', b''),
+        ]
+        build(str(root), nodes)
+        roots.append(root)
+    failures = []
+
+    def one(root):
+        try:
+            served_zip([str(root)], str(root) + '.served.zip')
+            assert served_id(str(root) + '.served.zip') == own_id(str(root) + '.served.zip')
+        except BaseException as e:  # reported below, on the test's thread
+            failures.append(e)
+
+    threads = [threading.Thread(target=one, args=(root,)) for root in roots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures, failures
+    for root in roots:
+        own_zip([str(root)], str(root) + '.own.zip')
+        assert entries(str(root) + '.served.zip') == entries(str(root) + '.own.zip')

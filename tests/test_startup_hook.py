@@ -566,3 +566,64 @@ def test_bench_takes_skypilot_s_own_functions_as_its_reference(hook_env, sky_dir
     for name, (skypilot_s_own, module_holds_a_stub) in got.items():
         assert skypilot_s_own, name
         assert module_holds_a_stub == (name in NATIVE and library_here()), name
+
+
+ZIP_MOCKS = '''
+import json, os, sys, tempfile, zipfile
+from unittest import mock
+from sky.data import storage_utils
+import _skyutils_hook
+own = _skyutils_hook.original_of(storage_utils.zip_files_and_folders)
+root = tempfile.mkdtemp()
+for name in ('a', 'b', 'c'):
+    os.makedirs(os.path.join(root, name))
+    with open(os.path.join(root, name, 'f.txt'), 'w') as f:
+        f.write(name * 1000)
+def names(function):
+    out = os.path.join(tempfile.mkdtemp(), 'z.zip')
+    function([root], out)
+    with zipfile.ZipFile(out) as z:
+        return [(i.filename, z.read(i).decode()) for i in z.infolist()]
+def how():
+    module = sys.modules.get('skyutils.skypilot.zip_files')
+    found = module.last['outcome'] if module else None
+    if module:
+        module.last['outcome'] = None
+    return found
+cases = [
+    # Each a name SkyPilot's zip reads: the hook sees it rebound, and SkyPilot's own runs.
+    ('sky.data.storage_utils.get_excluded_files', dict(return_value=['b'])),
+    ('os.walk', dict(side_effect=lambda *a, **k: iter([(root, [], [])]))),
+    ('os.path.islink', dict(return_value=False)),
+]
+results = []
+for target, kwargs in cases:
+    with mock.patch(target, **kwargs):
+        got = names(storage_utils.zip_files_and_folders)
+        served = how()
+    with mock.patch(target, **kwargs):
+        want = names(own)
+    results.append([target, got == want, served, len(got)])
+tracer = sys.gettrace()
+sys.settrace(lambda *a: None)  # a debugger: SkyPilot's own code runs, for it to see
+try:
+    traced = names(storage_utils.zip_files_and_folders)
+    traced_how = how()
+finally:
+    sys.settrace(tracer)
+after = names(storage_utils.zip_files_and_folders)
+print(json.dumps([results, traced == names(own), traced_how, after == names(own), how()]))
+'''
+
+
+def test_mocks_and_a_tracer_around_the_served_zip(hook_env, sky_dir):
+    """SkyPilot's tests mock what its zip reads (its exclusions helper, os.walk...): under each
+    mock, and under a tracer, the call is SkyPilot's own and answers as SkyPilot's does; after
+    them the zip is served again."""
+    if not library_here():
+        pytest.skip('no native library: nothing is served')
+    results, traced_same, traced_how, after_same, after_how = child(ZIP_MOCKS, hook_env, sky_dir)
+    for target, same, served, count in results:
+        assert same and served is None and count, (target, served)  # SkyPilot's own ran
+    assert traced_same and traced_how is None
+    assert after_same and after_how == 'native'
