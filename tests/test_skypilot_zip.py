@@ -451,7 +451,7 @@ print(zip_files.last['outcome'], (after - before) // 1024)
 
 
 @pytest.mark.volume
-def test_memory_bounded_on_a_large_file(tmp_path):
+def test_memory_bounded_on_a_large_file(zippers, tmp_path):  # zippers: SkyPilot is here
     """A 256 MiB file: the process grows by a few blocks, not by the file."""
     root = tmp_path / 'w'
     root.mkdir()
@@ -491,7 +491,7 @@ except KeyboardInterrupt:
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='/proc/self/fd')
-def test_sigint_mid_zip(tmp_path):
+def test_sigint_mid_zip(zippers, tmp_path):  # zippers: SkyPilot is importable here
     """Ctrl-C mid-zip: KeyboardInterrupt soon, no file of the tree left open, no thread left."""
     root = tmp_path / 'w'
     root.mkdir()
