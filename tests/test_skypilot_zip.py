@@ -279,6 +279,30 @@ def _late_writer(path):
         f.write(b'from the fifo')
 
 
+def _zip_while_appending(served_zip, root, out, path, chunk, pause, most=None, head_start=0.0):
+    """Zips `root` while a thread appends `chunk` to `path` every `pause` seconds (`most`
+    times at most), from `head_start` seconds before the zip until it ends."""
+    stop = threading.Event()
+
+    def writer():
+        with open(path, 'ab') as f:
+            count = 0
+            while not stop.is_set() and (most is None or count < most):
+                f.write(chunk)
+                f.flush()
+                count += 1
+                time.sleep(pause)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(head_start)
+        served_zip([str(root)], str(out))
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_file_growing_while_zipped(zippers, tmp_path):
     """A file appended to while zipped (a log, ~1 MB/s): the zip is sound, and holds the file
     as it was at some moment (a prefix of what it became, no shorter than it was). A file that
@@ -293,22 +317,7 @@ def test_file_growing_while_zipped(zippers, tmp_path):
     for i in range(200):
         (root / f'f{i}').write_bytes(os.urandom(20_000))
     before = grow.stat().st_size
-    stop = threading.Event()
-
-    def writer():
-        with open(grow, 'ab') as f:
-            while not stop.is_set():
-                f.write(b'more\n' * 100)
-                f.flush()
-                time.sleep(0.0005)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        served_zip([str(root)], str(tmp_path / 'z.zip'))
-    finally:
-        stop.set()
-        thread.join()
+    _zip_while_appending(served_zip, root, tmp_path / 'z.zip', grow, b'more\n' * 100, 0.0005)
     final = grow.read_bytes()
     with zipfile.ZipFile(tmp_path / 'z.zip') as z:
         assert z.testzip() is None
@@ -328,25 +337,9 @@ def test_file_racing_away(zippers, tmp_path, small_blocks):
     grow.write_bytes(b'x' * 100)
     for i in range(100):
         (root / f'f{i}').write_bytes(os.urandom(50_000))
-    stop = threading.Event()
-
-    def writer():  # 8 MiB at most: SkyPilot's own copy reads until the file stops growing
-        with open(grow, 'ab') as f:
-            for _ in range(128):
-                if stop.is_set():
-                    break
-                f.write(b'y' * 65536)
-                f.flush()
-                time.sleep(0.001)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        time.sleep(0.05)
-        served_zip([str(root)], str(tmp_path / 'z.zip'))
-    finally:
-        stop.set()
-        thread.join()
+    # 8 MiB at most: SkyPilot's own copy reads until the file stops growing.
+    _zip_while_appending(served_zip, root, tmp_path / 'z.zip', grow, b'y' * 65536, 0.001, 128,
+                         head_start=0.05)  # fmt: skip
     assert zip_files.last['outcome'].startswith("SkyPilot's own"), zip_files.last['outcome']
     with zipfile.ZipFile(tmp_path / 'z.zip') as z:
         assert z.testzip() is None

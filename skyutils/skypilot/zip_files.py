@@ -31,6 +31,8 @@ _LEVELS: Dict[Optional[int], int] = {None: 6, -1: 6, **{level: level for level i
 # taken at import, so a mock of them elsewhere cannot change this function's answer.
 _lstat, _fstat, _fsencode = os.lstat, os.fstat, os.fsencode
 _BATCH = 256  # entries handed to the library at a time
+# Where ZipInfo keeps the level (compress_level from Python 3.13): found once, set per file.
+_LEVEL_FIELD = 'compress_level' if hasattr(zipfile.ZipInfo, 'compress_level') else '_compresslevel'
 
 
 # How the last call here was served: 'native', or why SkyPilot's own made it (for tests and
@@ -220,7 +222,7 @@ def _file_entry(zipf, job, from_file, path, name, size, mtime, mode) -> zipfile.
         if zinfo.is_dir() or zinfo.file_size != size:
             raise _Own('the file changed since it was listed')
     zinfo.compress_type = zipf.compression
-    _set_level(zinfo, zipf.compresslevel)
+    setattr(zinfo, _LEVEL_FIELD, zipf.compresslevel)
     zinfo.compress_size = 0  # zipfile's _open_to_write, from here
     zinfo.CRC = 0
     zinfo.flag_bits = 0x00
@@ -269,10 +271,3 @@ class _Scratch:
         self.zipf.writestr(zinfo, target)
         data, zinfo = self._taken()
         return data, zinfo, hashlib.sha256(target.encode('utf-8')).digest()
-
-
-def _set_level(zinfo, level) -> None:
-    if hasattr(type(zinfo), 'compress_level'):  # Python 3.13
-        zinfo.compress_level = level
-    else:
-        zinfo._compresslevel = level

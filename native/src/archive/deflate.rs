@@ -54,10 +54,6 @@ impl Deflater {
         })
     }
 
-    pub fn level(&self) -> u32 {
-        self.level
-    }
-
     /// `input` compressed after `dictionary` (the input just before it; empty for a file's
     /// first block), appended to `out`; `last` ends the stream.
     pub fn block(&mut self, dictionary: &[u8], input: &[u8], last: bool, out: &mut Vec<u8>) {

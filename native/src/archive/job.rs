@@ -193,10 +193,6 @@ impl Job {
         }
     }
 
-    pub fn units(&self) -> usize {
-        self.shared.units.len()
-    }
-
     /// The next piece in order, waiting at most `wait` for it: Ok(None) when the wait ended
     /// first (call again), Err where the file cannot be given. None at the end: see `finished`.
     pub fn next(&mut self, wait: Duration) -> Result<Option<Piece>, Failure> {
