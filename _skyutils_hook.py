@@ -45,6 +45,7 @@ TARGETS = (
     'sky.server.stream_utils',
     'sky.data.storage_utils',
     'sky.client.common',
+    'sky.server.server',
 )
 _OFF = ('0', 'false', 'no', 'off')
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -550,6 +551,10 @@ def _templates(entry):
     def _compute_zip_blob_id(zip_path):
         served = pick(entry)
         return (served or original)(zip_path)
+
+    def _extract_members(zipf, members, client_file_mounts_dir):
+        served = pick(entry)
+        return (served or original)(zipf, members, client_file_mounts_dir)
 
     return locals()
 

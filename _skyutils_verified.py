@@ -42,6 +42,11 @@ RELEASES = {
         '577c0669ae55632fbd5b51fe9c2ec9954b10a41cee5a95bd4ccce18b49ef946d': ('0.12.2, 0.12.2.post1, 0.12.3, 0.12.3.post1, 0.13.0', 'common-8'),
         '1275517352c30a94e8e860be0ea5f33efd9488f2819cf65b8a9d6523248784c9': ('0.14.0, 0.14.1, 1.0.0.dev20261027', 'common-8'),
     },
+    'sky.server.server': {
+        '7669adddcb5e5d47f610b90d54bd9d8459d40fb3dd1d2e48aafdfe1c4e8c9383': ('0.14.0', 'server-9'),
+        'ae50180215707facabd2d8d0eabcab086a99ae0584ea1eb4063280701dacacc5': ('0.14.1', 'server-9'),
+        '4d9874984155e8cfc73469ee33057f353ee9508c8e6c5df81adf1be11dacb831': ('1.0.0.dev20261027', 'server-9'),
+    },
 }
 # profile -> {function: (the dotted names it reads, (global, lazy module)...)}
 READS = {
@@ -133,9 +138,15 @@ READS = {
             (),
         ),
     },
+    'server-9': {
+        '_extract_members': (
+            ('ValueError', '_is_relative_to', 'os', 'os.path', 'os.path.isabs', 'os.path.normpath', 'shutil', 'shutil.copyfileobj'),
+            (),
+        ),
+    },
 }
 # The registry's natively served functions, and where Python serves some anyway.
-SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',), 'sky.data.storage_utils': ('zip_files_and_folders',), 'sky.client.common': ('_compute_zip_blob_id',)}
+SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',), 'sky.data.storage_utils': ('zip_files_and_folders',), 'sky.client.common': ('_compute_zip_blob_id',), 'sky.server.server': ('_extract_members',)}
 PYTHON_ON = {'pypy': ('base36_encode', 'read_last_n_lines')}
 
 

@@ -22,6 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import skypilot_server as servers
 import workdirs
 
+LOG_ENV = 'SKYUTILS_SERVED_LOG'  # skyutils.skypilot.LOG_ENV, without importing skyutils
+
 CACHE = os.path.expanduser('~/.cache/skyutils-workdirs')
 # The sky CLI in this process, then what served the zip and the id (stderr, one JSON line).
 _CLIENT = r'''
@@ -96,6 +98,15 @@ def upload_logs(server) -> List[str]:
     return found
 
 
+def _served_calls(path: str, function: str) -> List[str]:
+    """The outcomes of `function`'s served calls in SKYUTILS_SERVED_LOG's file `path`."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        calls = [json.loads(line) for line in f if line.strip()]
+    return [c['outcome'] for c in calls if c['function'] == function]
+
+
 def _tree(root: str) -> Dict[str, object]:
     found = {}
     for dirpath, dirs, files in os.walk(root):
@@ -121,18 +132,27 @@ def test(args) -> int:
     try:
         workdir = os.path.join(work, 'project')
         workdirs.make_repo(workdir)  # a git repository with a .gitignore, 5,000 files
-        with servers.api_server(hook=True) as server:
-            runs = [launch(server, workdir, hook) for hook in (True, False, True)]
-            logs = upload_logs(server)
-            blobs = os.path.join(server['home'], '.sky', 'api_server', 'clients')
-            extracted = [
-                os.path.join(d, n)
-                for d, dirs, _ in os.walk(blobs)
-                if os.path.basename(d) == 'blobs'
-                for n in dirs
-                if not n.startswith('.')
-            ]
-            got = _tree(extracted[0]) if len(extracted) == 1 else {}
+        served_log = os.path.join(work, 'served.jsonl')  # what the server's served calls did
+        os.environ[LOG_ENV] = served_log
+        try:
+            with servers.api_server(hook=True) as server:
+                runs = [launch(server, workdir, hook) for hook in (True, False, True)]
+                logs = upload_logs(server)
+                blobs = os.path.join(server['home'], '.sky', 'api_server', 'clients')
+                extracted = [
+                    os.path.join(d, n)
+                    for d, dirs, _ in os.walk(blobs)
+                    if os.path.basename(d) == 'blobs'
+                    for n in dirs
+                    if not n.startswith('.')
+                ]
+                got = _tree(extracted[0]) if len(extracted) == 1 else {}
+        finally:
+            os.environ.pop(LOG_ENV, None)
+        extractions = _served_calls(served_log, '_extract_members')
+        print(f'the server extracted {len(extractions)} upload(s): {extractions}')
+        if extractions != ['native']:
+            problems.append(f'the server should extract the one upload natively: {extractions}')
         for index, (took, output, served) in enumerate(runs):
             hook = index != 1
             print(f'launch {index + 1} (hook {"on" if hook else "off"}): {took:.2f} s, {served}')

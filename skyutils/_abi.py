@@ -8,7 +8,7 @@ header and the Rust crate (read by cbindgen) to one another.
 from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32, c_void_p
 from typing import Any, Dict, List, Tuple
 
-ABI_VERSION = 6
+ABI_VERSION = 7
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -42,6 +42,10 @@ ZIP_RESULT_FIELDS = 4
 ZIP_ENTRY = 3
 ZIP_OFFSET = 4
 MEMBER_FIELDS = 6
+EXTRACT_FIELDS = 9
+EXTRACT_FILE = 0
+EXTRACT_DIR = 1
+EXTRACT_LINK = 2
 
 _bytes_ptr = c_char_p  # a Python bytes object, passed as its buffer (with its length)
 
@@ -84,5 +88,9 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             POINTER(c_int64),
         ],
     ),  # fmt: skip
+    'skyutils_zip_extract': (
+        c_int,
+        [c_int, _bytes_ptr, c_int, POINTER(c_int64), _bytes_ptr, c_int64, c_int],
+    ),
     'skyutils_floor_ns': (c_int64, [c_int, _bytes_ptr, c_int, c_int, c_int]),
 }

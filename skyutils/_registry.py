@@ -157,6 +157,14 @@ WAITS: Tuple[Wait, ...] = (
         "the upload's content id: free for a zip just written (its entries hashed while "
         'compressed), members inflated and hashed in parallel otherwise',
     ),
+    Wait(
+        '_extract_members',
+        'sky.server.server',
+        None,
+        "the API server's extraction of an upload: member after member by the library, every "
+        'path walked without following a symlink, SkyPilot\'s own from the first member it '
+        'cannot decide as SkyPilot would',
+    ),
 )
 
 NAMES: Tuple[str, ...] = tuple(function.name for function in FUNCTIONS)

@@ -192,6 +192,12 @@ def _compute_zip_blob_id(module, original):
     return blob_id.make(module, original)
 
 
+def _extract_members(module, original):
+    from skyutils.skypilot import extract
+
+    return extract.make(module, original)
+
+
 _MAKERS = {
     'base36_encode': _base36_encode,
     'read_last_n_lines': _read_last_n_lines,
@@ -202,4 +208,5 @@ _MAKERS = {
     '_tail_log_file': _tail_log_file,
     'zip_files_and_folders': _zip_files_and_folders,
     '_compute_zip_blob_id': _compute_zip_blob_id,
+    '_extract_members': _extract_members,
 }

@@ -27,6 +27,7 @@ INFRASTRUCTURE = {
     'skyutils_zip_results',
     'skyutils_zip_end',
     'skyutils_zip_hash',
+    'skyutils_zip_extract',
 }
 
 

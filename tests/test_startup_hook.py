@@ -19,6 +19,8 @@ import textwrap
 import pytest
 import reference
 
+from skyutils import _registry
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOOK_FILES = ('_skyutils_hook.py', '_skyutils_verified.py', 'skypilot_rust.pth')
 REQUIRED = os.environ.get('SKYUTILS_REQUIRE_HOOK') == '1'
@@ -530,7 +532,7 @@ def test_skyutils_info_shows_what_serves_skypilot(hook_env, sky_dir):
     for verdict in found['modules'].values():
         assert verdict['release'] and '0.14.1' in verdict['release'], verdict
     served = {n.rsplit('.', 1)[1] for n in found['served']}
-    waits = {'_tail_log_file', 'zip_files_and_folders', '_compute_zip_blob_id'}
+    waits = {w.name for w in _registry.WAITS}
     assert served == (NATIVE | waits if library_here() else set())
     text = info()
     assert 'startup hook: active in this process' in text
@@ -626,4 +628,50 @@ def test_mocks_and_a_tracer_around_the_served_zip(hook_env, sky_dir):
     for target, same, served, count in results:
         assert same and served is None and count, (target, served)  # SkyPilot's own ran
     assert traced_same and traced_how is None
+    assert after_same and after_how == 'native'
+
+
+EXTRACT_MOCKS = '''
+import json, os, pathlib, sys, tempfile, zipfile
+from unittest import mock
+from sky.server import server
+import _skyutils_hook
+own = _skyutils_hook.original_of(server._extract_members)
+zip_path = os.path.join(tempfile.mkdtemp(), 'u.zip')
+with zipfile.ZipFile(zip_path, 'w', zipfile.ZIP_DEFLATED) as z:
+    for name in ('a/f.txt', 'b/g.txt', 'c'):
+        z.writestr(name, name * 1000)
+def tree(function):
+    target = pathlib.Path(tempfile.mkdtemp())
+    with zipfile.ZipFile(zip_path) as zipf:
+        function(zipf, zipf.infolist(), target)
+    return sorted((os.path.relpath(os.path.join(d, f), target), open(os.path.join(d, f)).read())
+                  for d, _, files in os.walk(target) for f in files)
+def how():
+    module = sys.modules.get('skyutils.skypilot.extract')
+    found = module.last['outcome'] if module else None
+    if module:
+        module.last['outcome'] = None
+    return found
+import shutil
+cases = [('shutil.copyfileobj', shutil.copyfileobj), ('os.path.normpath', os.path.normpath),
+         ('sky.server.server._is_relative_to', server._is_relative_to)]
+results = []
+for target, real in cases:
+    with mock.patch(target, wraps=real) as m:
+        got = tree(server._extract_members)
+        results.append([target, got == tree(own), how(), m.call_count > 0])
+print(json.dumps([results, tree(server._extract_members) == tree(own), how()]))
+'''
+
+
+def test_mocks_around_the_served_extraction(hook_env, sky_dir):
+    """SkyPilot's tests mock what its server extraction reads (shutil.copyfileobj, its path
+    check...): under each mock the call is SkyPilot's own (the mock is called); after them
+    the extraction is served again."""
+    if not library_here():
+        pytest.skip('no native library: nothing is served')
+    results, after_same, after_how = child(EXTRACT_MOCKS, hook_env, sky_dir)
+    for target, same, served, called in results:
+        assert same and served is None and called, (target, served)
     assert after_same and after_how == 'native'

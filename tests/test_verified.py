@@ -51,14 +51,30 @@ def _digest(wheel, module):
         return _release.file_digest(f.read(module.replace('.', '/') + '.py'))
 
 
+# Served from 0.14.0 on: the tail block and the extraction.
+_FROM_0_14 = ('sky.server.stream_utils', 'sky.server.server')
+
+
 @pytest.mark.parametrize('version', ['0.14.1', '1.0.0.dev20261027', '0.12.3.post1'])
 def test_these_releases_serve_every_function(wheels, version):
     for module, names in verified.SERVED.items():
-        if module == 'sky.server.stream_utils' and version == '0.12.3.post1':
-            continue  # its tail block differs: test_the_tail_block_of_these_releases_is_served
+        if module in _FROM_0_14 and version == '0.12.3.post1':
+            continue  # another tail block, no extraction function: see the tests below
         versions, profile = verified.RELEASES[module][_digest(wheels[version], module)]
         assert version in versions.split(', ')
         assert set(verified.READS[profile]) == set(names)
+
+
+def test_the_extraction_of_these_releases_is_served(wheels):
+    """The server's `_extract_members` came with 0.14.0 (before, unzip_file extracted inline)
+    and is the same in 0.14.1 and the nightly."""
+    module = 'sky.server.server'
+    served = {
+        version
+        for version, wheel in wheels.items()
+        if _digest(wheel, module) in verified.RELEASES[module]
+    }
+    assert served == {'0.14.0', '0.14.1', '1.0.0.dev20261027'}
 
 
 def test_the_tail_block_of_these_releases_is_served(wheels):

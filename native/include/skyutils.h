@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 6
+#define SKYUTILS_ABI_VERSION 7
 
 #define SKYUTILS_OK 0
 #define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
@@ -129,6 +129,20 @@ int skyutils_zip_end(void *job);
 int skyutils_zip_hash(const uint8_t *path, int path_len, const int64_t *members,
                       const uint8_t *names, int64_t names_len, int count, int threads,
                       uint8_t *out, int64_t *state);
+/* Extracts `count` members of the zip open at zip_fd (read with pread) into the directory dir,
+ * in order, each exactly as SkyPilot's _extract_members would, walking every path with
+ * O_NOFOLLOW; stops at the first member it cannot decide so (a symlink or non-directory on its
+ * path, a symlink target not plainly inside, a local header, size or CRC not as listed, an
+ * error) and returns how many were done (count: all), or ERR_ARG. members:
+ * SKYUTILS_EXTRACT_FIELDS int64 each (kind: SKYUTILS_EXTRACT_FILE, _DIR or _LINK; header
+ * offset, compressed size, size, method, CRC, end offset or -1, length of its path, length of
+ * its raw name; each path, normalised and relative, then the raw name follow in names). */
+#define SKYUTILS_EXTRACT_FIELDS 9
+#define SKYUTILS_EXTRACT_FILE 0
+#define SKYUTILS_EXTRACT_DIR 1
+#define SKYUTILS_EXTRACT_LINK 2
+int skyutils_zip_extract(int zip_fd, const uint8_t *dir, int dir_len, const int64_t *members,
+                         const uint8_t *names, int64_t names_len, int count);
 
 /* bench: nanoseconds for `rounds` runs of the bare system calls under a function (no parsing;
  * prepared on a thread's first call for a floor, reused after), or a negative status (DEFER:

@@ -1,7 +1,8 @@
-"""Native bindings of the workdir zip's work: a job that compresses files in parallel and hands
-their data back in order (`ZipJob`), and the SHA-256 of a zip's members (`hash_members`).
+"""Native bindings of the workdir upload's work: a job that compresses files in parallel and
+hands their data back in order (`ZipJob`), the SHA-256 of a zip's members (`hash_members`), and
+the server's extraction of members in order (`extract`).
 
-Both are used by skyutils/skypilot/, which serves SkyPilot's own functions with them; nothing
+All are used by skyutils/skypilot/, which serves SkyPilot's own functions with them; nothing
 here decides what goes in a zip.
 """
 
@@ -22,6 +23,7 @@ _write = _LIB.skyutils_zip_write
 _results = _LIB.skyutils_zip_results
 _end = _LIB.skyutils_zip_end
 _hash = _LIB.skyutils_zip_hash
+_extract = _LIB.skyutils_zip_extract
 
 # A block of a large file: what one worker compresses at a time (pigz uses 128 KiB; a larger
 # block loses less to each block's restart, and the window is 2 blocks a worker).
@@ -156,3 +158,15 @@ def hash_members(
         errno = state[_abi.STATE_ERRNO]
         raise OSError(errno, os.strerror(errno), os.fsdecode(path))
     return None
+
+
+def extract(zip_fd: int, directory: bytes, fields: List[int], names: bytes) -> int:
+    """Extracts the members described by `fields` (EXTRACT_FIELDS each) and `names` from the zip
+    open at `zip_fd` into `directory`, in order; returns how many were done (the rest are the
+    caller's to do), or raises ValueError where the library refused the arguments."""
+    count = len(fields) // _abi.EXTRACT_FIELDS
+    array = (c_int64 * max(1, len(fields)))(*fields)
+    done = _extract(zip_fd, directory, len(directory), array, names, len(names), count)
+    if done < 0:
+        raise ValueError(f'the library refused the extraction (status {done})')
+    return done

@@ -15,6 +15,8 @@ import zipfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Tuple
 
+from skyutils.skypilot import note
+
 EMPTY = hashlib.sha256(b'').digest()
 _KEPT = 8  # zips remembered (their entries' names and digests), newest kept
 # Flag bits zipfile does not read plainly: encrypted, patched data, strong encryption.
@@ -120,9 +122,10 @@ def make(module, original: Callable) -> Callable:
                 outcome = f"SkyPilot's own: {type(e).__name__}: {e}"
                 entries = None
         if entries is None:
-            last['outcome'] = outcome if outcome.startswith('SkyPilot') else "SkyPilot's own"
+            own = outcome if outcome.startswith('SkyPilot') else "SkyPilot's own"
+            note(last, '_compute_zip_blob_id', own)
             return original(zip_path)
-        last['outcome'] = outcome
+        note(last, '_compute_zip_blob_id', outcome)
         return blob_id(entries)
 
     return _compute_zip_blob_id

@@ -21,7 +21,7 @@ import zipfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from skyutils._bindings import archive
-from skyutils.skypilot import blob_id
+from skyutils.skypilot import blob_id, note
 
 # What SkyPilot's zip would need ZIP64 for (zipfile decides it from the size at stat time):
 # left to SkyPilot's own.
@@ -51,10 +51,10 @@ def make(module, original: Callable) -> Callable:
         try:
             written = _zip(module, *args)
         except Exception as e:  # anything at all: SkyPilot's own decides (see the module's text)
-            last['outcome'] = f"SkyPilot's own: {type(e).__name__}: {e}"
+            note(last, 'zip_files_and_folders', f"SkyPilot's own: {type(e).__name__}: {e}")
             blob_id.forget(output_file)
             return original(*args)
-        last['outcome'] = 'native'
+        note(last, 'zip_files_and_folders', 'native')
         if log_file is not None:
             for item in written:
                 log_file.write(f'Zipped {item}\n')

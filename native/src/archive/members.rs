@@ -45,8 +45,15 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> Result<(), Outcome
     }
 }
 
-/// The SHA-256 of one member's data, checked against its size and CRC.
-pub fn hash_member(file: &File, member: &Member, name: &[u8]) -> Result<[u8; 32], Outcome> {
+/// Where a member's data starts: its local header checked against the central directory's
+/// listing as zipfile checks it (signature, raw name), and its data within `end_offset` (where
+/// zipfile knows the next member's offset, it refuses overlapping data).
+pub fn locate(
+    file: &File,
+    member: &Member,
+    name: &[u8],
+    end_offset: Option<u64>,
+) -> Result<u64, Outcome> {
     let mut header = [0u8; 30];
     read_exact_at(file, &mut header, member.header_offset)?;
     let u16_at = |i: usize| u64::from(u16::from_le_bytes([header[i], header[i + 1]]));
@@ -55,41 +62,84 @@ pub fn hash_member(file: &File, member: &Member, name: &[u8]) -> Result<[u8; 32]
     }
     let mut local_name = vec![0u8; name.len()];
     read_exact_at(file, &mut local_name, member.header_offset + 30)?;
-    if local_name != name {
+    if local_name != name || (member.method != 0 && member.method != 8) {
         return Err(Outcome::Defer);
     }
-    let mut at = member.header_offset + 30 + u16_at(26) + u16_at(28);
+    let start = member.header_offset + 30 + u16_at(26) + u16_at(28);
+    let end = start
+        .checked_add(member.compress_size)
+        .ok_or(Outcome::Defer)?;
+    if end_offset.is_some_and(|limit| end > limit) {
+        return Err(Outcome::Defer);
+    }
+    Ok(start)
+}
+
+/// What reading members needs, made once a thread and reused member after member (a fresh
+/// 256 KiB buffer each would be an mmap and munmap for every small file).
+pub struct Reader {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    inflater: Decompress,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader {
+            input: vec![0u8; CHUNK],
+            output: Vec::with_capacity(CHUNK),
+            inflater: Decompress::new(false),
+        }
+    }
+}
+
+/// A member's data from `start` (found by [`locate`]), inflated or copied, handed to `sink`
+/// piece by piece; Defer unless it is exactly the listed size with the listed CRC (zipfile
+/// reads it otherwise). The pieces before a Defer have been handed on.
+pub fn stream(
+    reader: &mut Reader,
+    file: &File,
+    member: &Member,
+    start: u64,
+    mut sink: impl FnMut(&[u8]) -> Result<(), Outcome>,
+) -> Result<(), Outcome> {
+    let mut at = start;
     let end = at.checked_add(member.compress_size).ok_or(Outcome::Defer)?;
-    let mut sha = Sha256::new();
     let mut crc = crc32fast::Hasher::new();
     let mut size = 0u64;
-    let mut input = vec![0u8; CHUNK];
-    let mut output: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut inflater = (member.method == 8).then(|| Decompress::new(false));
-    if member.method != 0 && member.method != 8 {
-        return Err(Outcome::Defer);
-    }
+    let Reader {
+        input,
+        output,
+        inflater,
+    } = reader;
+    inflater.reset(false);
+    let mut inflater = (member.method == 8).then_some(inflater);
     let mut ended = false;
     while at < end {
-        let n = (end - at).min(CHUNK as u64) as usize;
+        let n = (end - at).min(input.len() as u64) as usize;
         read_exact_at(file, &mut input[..n], at)?;
         at += n as u64;
         let Some(inflater) = inflater.as_mut() else {
-            sha.update(&input[..n]);
             crc.update(&input[..n]);
             size += n as u64;
+            if size > member.file_size {
+                return Err(Outcome::Defer);
+            }
+            sink(&input[..n])?;
             continue;
         };
         let mut used = 0;
         while used < n && !ended {
             output.clear();
             let before = inflater.total_in();
-            let status =
-                inflater.decompress_vec(&input[used..n], &mut output, FlushDecompress::None);
+            let status = inflater.decompress_vec(&input[used..n], output, FlushDecompress::None);
             used += (inflater.total_in() - before) as usize;
-            sha.update(&output);
-            crc.update(&output);
+            crc.update(output);
             size += output.len() as u64;
+            if size > member.file_size {
+                return Err(Outcome::Defer);
+            }
+            sink(output)?;
             match status {
                 Ok(Status::StreamEnd) => ended = true,
                 Ok(_) if output.is_empty() && inflater.total_in() == before => break,
@@ -97,21 +147,21 @@ pub fn hash_member(file: &File, member: &Member, name: &[u8]) -> Result<[u8; 32]
                 Err(_) => return Err(Outcome::Defer),
             }
         }
-        if size > member.file_size {
-            return Err(Outcome::Defer);
-        }
     }
     if let Some(inflater) = inflater.as_mut() {
         // Output still held after all input (the stream's end): drain it.
         while !ended {
             output.clear();
-            let status = inflater.decompress_vec(&[], &mut output, FlushDecompress::Finish);
-            sha.update(&output);
-            crc.update(&output);
+            let status = inflater.decompress_vec(&[], output, FlushDecompress::Finish);
+            crc.update(output);
             size += output.len() as u64;
+            if size > member.file_size {
+                return Err(Outcome::Defer);
+            }
+            sink(output)?;
             match status {
                 Ok(Status::StreamEnd) => ended = true,
-                Ok(_) if !output.is_empty() && size <= member.file_size => {}
+                Ok(_) if !output.is_empty() => {}
                 _ => return Err(Outcome::Defer),
             }
         }
@@ -119,6 +169,22 @@ pub fn hash_member(file: &File, member: &Member, name: &[u8]) -> Result<[u8; 32]
     if size != member.file_size || crc.finalize() != member.crc {
         return Err(Outcome::Defer);
     }
+    Ok(())
+}
+
+/// The SHA-256 of one member's data, checked against its size and CRC.
+pub fn hash_member(
+    reader: &mut Reader,
+    file: &File,
+    member: &Member,
+    name: &[u8],
+) -> Result<[u8; 32], Outcome> {
+    let start = locate(file, member, name, None)?;
+    let mut sha = Sha256::new();
+    stream(reader, file, member, start, |piece| {
+        sha.update(piece);
+        Ok(())
+    })?;
     Ok(sha.finalize().into())
 }
 
@@ -249,13 +315,17 @@ fn hash_all(
     let results: Vec<Digests> = std::thread::scope(|scope| {
         let work = || {
             let mut done = Vec::new();
+            let mut reader = Reader::default();
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= list.len() {
                     return Ok(done);
                 }
                 let m = &list[i];
-                done.push((i, hash_member(file, m, &names[m.name.0..m.name.1])?));
+                done.push((
+                    i,
+                    hash_member(&mut reader, file, m, &names[m.name.0..m.name.1])?,
+                ));
             }
         };
         let handles: Vec<_> = (1..threads)

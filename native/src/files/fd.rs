@@ -24,6 +24,12 @@ pub const STATE_SLOTS: usize = 12;
 pub struct Fd(c_int);
 
 impl Fd {
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else owns or closes.
+    pub unsafe fn from_raw(fd: c_int) -> Fd {
+        Fd(fd)
+    }
+
     /// The descriptor, handed to whoever stores it (a state array): no longer closed here.
     pub fn into_raw(self) -> c_int {
         std::mem::ManuallyDrop::new(self).0
