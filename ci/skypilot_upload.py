@@ -59,6 +59,21 @@ os.unlink(path)
 print(json.dumps([zipped - started, done - zipped, time.process_time() - cpu, size, blob]))
 '''
 
+# In a fresh process: SkyPilot's server extraction of an upload (sky.server.server.unzip_file,
+# which deletes the zip: the caller passes a copy), timed; CPU time of the whole process.
+_EXTRACT = r'''
+import asyncio, json, pathlib, sys, time
+from sky.server import server
+zip_path, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+target.mkdir(parents=True)
+cpu = time.process_time()
+started = time.perf_counter()
+asyncio.run(server.unzip_file(zip_path, target))
+took = time.perf_counter() - started
+module = sys.modules.get('skyutils.skypilot.extract')
+print(json.dumps([took, time.process_time() - cpu, module.last['outcome'] if module else None]))
+'''
+
 
 def client_env(server, hook: bool) -> Dict[str, str]:
     env = dict(server['env'])
@@ -221,7 +236,9 @@ def bench(args) -> int:
     try:
         for name in names:
             workdir = workdirs.ensure(CACHE, name)
-            _steps_bench(name, workdir, runs[name], scratch)
+            if not args.extract_only:
+                _steps_bench(name, workdir, runs[name], scratch)
+            _extract_bench(name, workdir, runs[name], scratch)
         if not args.no_launch:
             _end_to_end(args, workdirs.ensure(CACHE, 'repo'))
     finally:
@@ -278,6 +295,57 @@ def _steps_bench(name: str, workdir: str, runs: int, scratch: str) -> None:
     print('  floors: ' + ', '.join(f'{k} {v:.2f} s' for k, v in floors.items()))
 
 
+def _fresh_extract(zip_path: str, scratch: str, hook: bool) -> List:
+    env = dict(os.environ)
+    env.pop('SKYPILOT_USE_RUST', None)
+    if not hook:
+        env['SKYPILOT_USE_RUST'] = '0'
+    copy, target = os.path.join(scratch, 'upload.zip'), os.path.join(scratch, 'extracted')
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copyfile(zip_path, copy)
+    done = subprocess.run(
+        [sys.executable, '-c', _EXTRACT, copy, target], env=env, capture_output=True,
+        text=True, check=True, timeout=1800, cwd=scratch,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _extract_bench(name: str, workdir: str, runs: int, scratch: str) -> None:
+    """The server's extraction of the workdir's upload (SkyPilot's own zip of it), hook on
+    and off interleaved in fresh processes; the first pair's trees compared."""
+    zip_path = os.path.join(scratch, f'{name}.zip')
+    env = dict(os.environ, SKYPILOT_USE_RUST='0')
+    made = (
+        'from sky.data import storage_utils; '
+        f'storage_utils.zip_files_and_folders([{workdir!r}], {zip_path!r})'
+    )
+    subprocess.run([sys.executable, '-c', made], env=env, check=True, timeout=1800)
+    got: Dict[str, List] = {'on': [], 'off': []}
+    trees = {}
+    for index in range(runs):
+        for side in ['on', 'off'] if index % 2 == 0 else ['off', 'on']:
+            got[side].append(_fresh_extract(zip_path, scratch, side == 'on'))
+            if side not in trees:
+                trees[side] = _tree(os.path.join(scratch, 'extracted'))
+    os.unlink(zip_path)
+    shutil.rmtree(os.path.join(scratch, 'extracted'), ignore_errors=True)
+    assert trees['on'] == trees['off'], 'the served extraction made another tree'
+    outcomes = {r[2] for r in got['on']}
+
+    def median(side, i):
+        return statistics.median(r[i] for r in got[side])
+
+    spread = max(r[0] for r in got['on']) / max(min(r[0] for r in got['on']), 1e-9)
+    noisy = f'; noisy: the slowest served run took {spread:.2f}x the fastest' * (spread > 1.3)
+    print(
+        f'{name}: server extraction (unzip_file), hook on {median("on", 0):.2f} s '
+        f'({median("on", 1):.2f} s CPU), off {median("off", 0):.2f} s ({median("off", 1):.2f} s '
+        f'CPU): {median("off", 1) / median("on", 1):.2f}x less CPU, '
+        f'{median("off", 0) / median("on", 0):.2f}x faster; served: {sorted(outcomes)} '
+        f'({runs} fresh processes each, interleaved, same tree{noisy})'
+    )
+
+
 def _end_to_end(args, workdir: str) -> None:
     """`sky exec` with the workdir, each launch a new blob (a marker file changes), hook on
     and off interleaved, through one real server."""
@@ -309,6 +377,7 @@ def main() -> int:
     measure.add_argument('--quick', action='store_true')
     measure.add_argument('--workdirs', help='which workdirs, comma-separated (repo,tiny,big)')
     measure.add_argument('--no-launch', action='store_true', help='no `sky exec` end to end')
+    measure.add_argument('--extract-only', action='store_true', help="only the server's extraction")
     args = parser.parse_args()
     return test(args) if args.command == 'test' else bench(args)
 
