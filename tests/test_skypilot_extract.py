@@ -15,6 +15,7 @@ import stat
 import threading
 import warnings
 import zipfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -390,3 +391,24 @@ def test_extractions_at_once_in_threads(extractors, tmp_path):
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_served_log(extractors, tmp_path, monkeypatch):
+    """SKYUTILS_SERVED_LOG names a file each served call appends its outcome to."""
+    import json
+
+    own, served = extractors
+    log = tmp_path / 'served.jsonl'
+    monkeypatch.setenv('SKYUTILS_SERVED_LOG', str(log))
+    zip_path = tmp_path / 'u.zip'
+    make_zip(zip_path, PLAIN[:3] + [('../evil', 'file', b'x')])
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        with zipfile.ZipFile(zip_path) as zipf:
+            members = zipf.infolist() if name == 'a' else zipf.infolist()[:3]
+            with pytest.raises(ValueError) if name == 'a' else nullcontext():
+                served(zipf, members, tmp_path / name)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(x['pid'], x['function']) for x in lines] == [(os.getpid(), '_extract_members')] * 2
+    assert lines[0]['outcome'].startswith("SkyPilot's own from member 3")
+    assert lines[1]['outcome'] == 'native'
