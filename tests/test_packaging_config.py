@@ -129,3 +129,72 @@ def test_every_package_of_skyutils_is_listed():
         if '__init__.py' in files
     )
     assert sorted(listed) == found
+
+
+def _check_release(tmp_path, names, tag=None):
+    import sys
+
+    for name in names:
+        (tmp_path / name).write_bytes(b'')
+    argv = [sys.executable, os.path.join(ROOT, 'ci', 'check_release.py'), str(tmp_path),
+            '--twine', 'true']  # fmt: skip
+    done = subprocess.run(argv + (['--tag', tag] if tag else []), capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def _release_set(version):
+    return [f'skypilot_rust-{version}.tar.gz'] + [
+        f'skypilot_rust-{version}-py3-none-{platform}.whl'
+        for platform in (
+            'any',
+            'manylinux_2_28_x86_64',
+            'manylinux_2_28_aarch64',
+            'musllinux_1_2_x86_64',
+            'musllinux_1_2_aarch64',
+            'macosx_10_12_universal2',
+        )  # fmt: skip
+    ]
+
+
+def test_release_check_of_the_artifact_set(tmp_path):
+    """ci/check_release.py: the whole set at the package's version passes a dry run; a missing
+    platform, another version, a stray file, a tag that is not the version, or a tag while the
+    CHANGELOG says unreleased each fail, with the reason."""
+    from skyutils._version import __version__ as version
+
+    (tmp_path / 'ok').mkdir()
+    assert _check_release(tmp_path / 'ok', _release_set(version)) == (0, '')
+    cases = {
+        'missing': (_release_set(version)[:-1], None, 'one macOS universal2 wheel expected'),
+        'version': (_release_set(version)[:-1] + ['skypilot_rust-9.9.9-py3-none-macosx_11_0_'
+                                                  'universal2.whl'], None, 'version 9.9.9'),
+        'stray': (_release_set(version) + ['notes.txt'], None, 'not an artifact'),
+        'tag': (_release_set(version), 'v9.9.9', 'is not v' + version),
+    }  # fmt: skip
+    for case, (names, tag, expected) in cases.items():
+        (tmp_path / case).mkdir()
+        code, stderr = _check_release(tmp_path / case, names, tag)
+        assert code == 1 and expected in stderr, (case, stderr)
+    with open(os.path.join(ROOT, 'CHANGELOG.md'), encoding='utf-8') as f:
+        unreleased = f'## {version} (unreleased)' in f.read()
+    (tmp_path / 'tagged').mkdir()
+    code, stderr = _check_release(tmp_path / 'tagged', _release_set(version), f'v{version}')
+    assert (code == 1 and 'not a release' in stderr) if unreleased else code == 0, stderr
+
+
+def test_publishing_is_trusted_and_only_for_tags():
+    """The upload: only on a tag, after the release check, from the protected environment, by
+    trusted publishing (an OIDC token, no password or token secret) with attestations."""
+    import re
+
+    with open(os.path.join(ROOT, '.github', 'workflows', 'wheels.yml'), encoding='utf-8') as f:
+        workflow = f.read()
+    publish = re.search(r'^  publish:\n((?:(?:    .*)?\n)+)', workflow, re.M).group(1)
+    assert "if: startsWith(github.ref, 'refs/tags/v')" in publish
+    assert 'needs: [release-check]' in publish and 'environment: pypi' in publish
+    assert re.search(r'id-token: write', publish) and 'attestations: true' in publish
+    assert 'pypa/gh-action-pypi-publish@v' in publish
+    assert 'password:' not in workflow and '${{ secrets.' not in workflow
+    check = re.search(r'^  release-check:\n((?:(?:    .*)?\n)+)', workflow, re.M).group(1)
+    assert 'ci/check_release.py release --tag "$TAG"' in check and 'if:' not in check
