@@ -298,19 +298,37 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# The releases whose files the startup hook may serve (tests/test_verified.py downloads them);
-# the reference is the release the conformance suite compares with skyutils.
+# The releases whose files the startup hook may serve (tests/test_verified.py downloads them),
+# and SkyPilot's newest nightly; ci/follow-skypilot adds SkyPilot's newest release and nightly
+# here. The reference is the release the conformance suite compares with skyutils: a release
+# file is verified for a function when its fingerprint is the reference's.
 REFERENCE = '0.14.1'
+SKYPILOT_RELEASES = (
+    '0.10.0',
+    '0.10.1',
+    '0.10.1.post1',
+    '0.10.2',
+    '0.10.3',
+    '0.10.3.post1',
+    '0.10.3.post2',
+    '0.10.5',
+    '0.11.0',
+    '0.11.1',
+    '0.11.2',
+    '0.12.0',
+    '0.12.1',
+    '0.12.2',
+    '0.12.2.post1',
+    '0.12.3',
+    '0.12.3.post1',
+    '0.13.0',
+    '0.14.0',
+    '0.14.1',
+)
+SKYPILOT_NIGHTLY = '1.0.0.dev20261027'
 RELEASES = tuple(
-    [
-        ('skypilot', v)
-        for v in (
-            '0.10.0 0.10.1 0.10.1.post1 0.10.2 0.10.3 0.10.3.post1 0.10.3.post2 0.10.5 0.11.0 '
-            '0.11.1 0.11.2 0.12.0 0.12.1 0.12.2 0.12.2.post1 0.12.3 0.12.3.post1 0.13.0 0.14.0 '
-            '0.14.1'
-        ).split()
-    ]
-    + [('skypilot-nightly', '1.0.0.dev20261027')]
+    [('skypilot', v) for v in SKYPILOT_RELEASES]
+    + [('skypilot-nightly', v) for v in (SKYPILOT_NIGHTLY,) if v]  # '': no nightly
 )
 TABLE = '_skyutils_verified.py'
 
@@ -349,7 +367,10 @@ def table(wheels: Dict[str, str]) -> str:
     with zipfile.ZipFile(wheels[REFERENCE]) as wheel:
         for module in served:
             reference[module] = Module(wheel.read(_path(module)).decode('utf-8'))
+    listed = {v for _, v in RELEASES}
     for version, path in wheels.items():
+        if version not in listed:
+            continue  # the reference alone, when it is not a listed release
         with zipfile.ZipFile(path) as wheel:
             for module, names in served.items():
                 data = wheel.read(_path(module))
@@ -434,7 +455,10 @@ def download(cache: str) -> Dict[str, str]:
 
     os.makedirs(cache, exist_ok=True)
     found = {}
-    for name, version in RELEASES:
+    wanted = list(RELEASES)
+    if ('skypilot', REFERENCE) not in wanted:
+        wanted.append(('skypilot', REFERENCE))  # the fingerprints' reference, listed or not
+    for name, version in wanted:
         prefix = f"{name.replace('-', '_')}-{version}-"
         have = [f for f in os.listdir(cache) if f.startswith(prefix) and f.endswith('.whl')]
         if not have:
