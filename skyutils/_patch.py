@@ -20,6 +20,10 @@ import _skyutils_hook as hook
 DISTRIBUTIONS = ('skypilot', 'skypilot-nightly')
 REFERENCE = 'skypilot==0.14.1'
 TARGETS = hook.TARGETS
+# The API server's own module: served where a process has imported it (the server), never
+# imported by patch_skypilot(), which would start in any process what its import starts (the
+# server's database models, its dependencies' deprecation warnings).
+IMPORTED_ONLY = ('sky.server.server',)
 # (module, attribute, original) for every copy in another sky module that a patch replaced.
 _copies: List[Tuple[Any, str, Callable]] = []
 
@@ -54,7 +58,11 @@ def patch_skypilot(allow_untested: bool = False) -> Dict[str, str]:
     import importlib
 
     try:
-        modules = [importlib.import_module(name) for name in TARGETS]
+        modules = [
+            importlib.import_module(name)
+            for name in TARGETS
+            if name not in IMPORTED_ONLY or name in sys.modules
+        ]
     except ImportError as e:
         raise RuntimeError(
             f'patch_skypilot: SkyPilot is not installed here (pip install {REFERENCE}): {e}'
