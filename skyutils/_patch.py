@@ -145,11 +145,48 @@ def status() -> Dict[str, Any]:
         },
         'distribution': distribution,
         'version': version,
+        'unverified': unverified_release(distribution, version),
         'modules': {name: dict(v) for name, v in hook.state['modules'].items()},
         'served': served,
         'patched': bool(served),
         'replaced': sorted(_summary()),
     }
+
+
+def verified_versions() -> List[str]:
+    """Every SkyPilot version some file of which this install has verified (its table)."""
+    found = set()
+    for releases in hook.verified_table().RELEASES.values():
+        for versions, _ in releases.values():
+            found.update(versions.split(', '))
+    return sorted(found, key=_version_key)
+
+
+def _version_key(version: str):
+    """Orders 0.10.3 < 0.10.3.post1 < 0.10.3.post2 < 0.10.5 < 1.0.0.dev20261027."""
+    parts = version.replace('.post', '.').replace('.dev', '.').split('.')
+    return [int(p) if p.isdigit() else -1 for p in parts]
+
+
+def unverified_release(distribution: Optional[str], version: Optional[str]) -> Optional[str]:
+    """What a user of a SkyPilot release this install has not verified should know (from the
+    table alone: no network), or None."""
+    known = verified_versions()
+    if version is None or version in known:
+        return None
+    from skyutils._version import __version__
+
+    releases = [v for v in known if 'dev' not in v]
+    nightlies = [v for v in known if 'dev' in v]
+    span = f'skypilot {releases[0]} to {releases[-1]}' if releases else 'no release'
+    if nightlies:
+        span += f" and skypilot-nightly {', '.join(nightlies)}"
+    return (
+        f'{distribution} {version} is not a release this skypilot-rust {__version__} has '
+        f"verified (it has verified {span}): SkyPilot's functions stay its own wherever its "
+        "files are not those releases' files. A newer skypilot-rust may serve it: "
+        'pip install -U skypilot-rust'
+    )
 
 
 def _hook_installed() -> bool:

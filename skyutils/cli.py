@@ -97,6 +97,8 @@ def _print_skypilot(found, imported: bool) -> None:
         f"SkyPilot {found['distribution']} {found['version']}: "
         f"{len(found['served'])} function(s) served by skyutils"
     )
+    if found.get('unverified'):
+        print(f"  {found['unverified']}")
     for module, verdict in found['modules'].items():
         if verdict['release']:
             print(f"  {module}: the file of SkyPilot {verdict['release']}")

@@ -198,3 +198,17 @@ def test_publishing_is_trusted_and_only_for_tags():
     assert 'password:' not in workflow and '${{ secrets.' not in workflow
     check = re.search(r'^  release-check:\n((?:(?:    .*)?\n)+)', workflow, re.M).group(1)
     assert 'ci/check_release.py release --tag "$TAG"' in check and 'if:' not in check
+
+
+def test_skypilot_is_followed_daily_by_pull_request():
+    """The scheduled workflow runs ci/follow-skypilot and carries a changed table in a pull
+    request with the script's report; it tags nothing (a person merges and tags)."""
+    import re
+
+    path = os.path.join(ROOT, '.github', 'workflows', 'follow-skypilot.yml')
+    with open(path, encoding='utf-8') as f:
+        workflow = f.read()
+    assert re.search(r'^  schedule:\n    - cron: "[^"]+"$', workflow, re.M)
+    assert 'bash ci/follow-skypilot --report' in workflow
+    assert 'peter-evans/create-pull-request@v' in workflow and 'body-path:' in workflow
+    assert 'git tag' not in workflow and 'git push' not in workflow

@@ -279,6 +279,32 @@ def test_a_module_level_edit_leaves_the_module_to_skypilot(hook_env, spawn_dir):
     assert all('no verified release' in why[m] for m in edited), why
 
 
+def test_info_says_when_skypilot_is_a_release_not_verified(hook_env, spawn_dir):
+    """A SkyPilot release newer than this install's table (0.14.1's own files as a 0.14.2 whose
+    common_utils changed): `skyutils info --skypilot` says so plainly, with what to do, and
+    makes no network call (it runs with no route to any index)."""
+    copy = _sky_copy(spawn_dir)
+    with open(copy / 'sky' / 'utils' / 'common_utils.py', 'a') as f:
+        f.write('\n# 0.14.2\n')
+    info = copy / 'skypilot-0.14.2.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: skypilot\nVersion: 0.14.2\n')
+    (info / 'RECORD').write_text('')
+    hook_env['PYTHONPATH'] = os.pathsep.join([str(copy), hook_env.get('PYTHONPATH', '')])
+    hook_env['no_proxy'] = hook_env['NO_PROXY'] = ''
+    hook_env['https_proxy'] = hook_env['http_proxy'] = 'http://127.0.0.1:9'  # nothing listens
+    done = subprocess.run(
+        [sys.executable, '-m', 'skyutils', 'info', '--skypilot'], env=hook_env,
+        cwd=str(spawn_dir), capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    text = done.stdout
+    assert 'SkyPilot skypilot 0.14.2:' in text, text
+    assert 'skypilot 0.14.2 is not a release this skypilot-rust' in text, text
+    assert "SkyPilot's functions stay its own" in text and 'pip install -U skypilot-rust' in text
+    assert 'sky.utils.common_utils: left alone' in text  # its file changed
+    assert 'sky.utils.subprocess_utils: the file of SkyPilot 0.14.0, 0.14.1' in text  # did not
+
+
 # unittest.mock.patch as SkyPilot's own tests use it, each of a name a served function reads:
 # the call must answer as SkyPilot's own does under the same mock, and be served again after.
 MOCKS = '''
