@@ -45,6 +45,7 @@ TARGETS = (
     'sky.server.stream_utils',
     'sky.data.storage_utils',
     'sky.client.common',
+    'sky.client.sdk',
     'sky.server.server',
 )
 _OFF = ('0', 'false', 'no', 'off')
@@ -551,6 +552,15 @@ def _templates(entry):
     def _compute_zip_blob_id(zip_path):
         served = pick(entry)
         return (served or original)(zip_path)
+
+    def stream_response(
+        request_id, response, output_stream=None, resumable=False, get_result=True,
+        relay_rich_status=False,
+    ):  # fmt: skip
+        served = pick(entry)
+        return (served or original)(
+            request_id, response, output_stream, resumable, get_result, relay_rich_status
+        )
 
     def _extract_members(zipf, members, client_file_mounts_dir):
         served = pick(entry)

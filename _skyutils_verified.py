@@ -42,10 +42,15 @@ RELEASES = {
         '577c0669ae55632fbd5b51fe9c2ec9954b10a41cee5a95bd4ccce18b49ef946d': ('0.12.2, 0.12.2.post1, 0.12.3, 0.12.3.post1, 0.13.0', 'common-8'),
         '1275517352c30a94e8e860be0ea5f33efd9488f2819cf65b8a9d6523248784c9': ('0.14.0, 0.14.1, 1.0.0.dev20261027', 'common-8'),
     },
+    'sky.client.sdk': {
+        'a11a89004d036b2c8a0fecd4af3dfcdbaaa420e9ffe86270442884ec243e38f8': ('0.13.0', 'sdk-9'),
+        'f4b0969e791111df28c3434ac994275eb3b7d9e64e6d69691e4985958e657252': ('0.14.0, 0.14.1', 'sdk-9'),
+        '7f98f00dd634391217923c7f05338d0cda46de50ce6d13fe0823e04de28af7cc': ('1.0.0.dev20261027', 'sdk-9'),
+    },
     'sky.server.server': {
-        '7669adddcb5e5d47f610b90d54bd9d8459d40fb3dd1d2e48aafdfe1c4e8c9383': ('0.14.0', 'server-9'),
-        'ae50180215707facabd2d8d0eabcab086a99ae0584ea1eb4063280701dacacc5': ('0.14.1', 'server-9'),
-        '4d9874984155e8cfc73469ee33057f353ee9508c8e6c5df81adf1be11dacb831': ('1.0.0.dev20261027', 'server-9'),
+        '7669adddcb5e5d47f610b90d54bd9d8459d40fb3dd1d2e48aafdfe1c4e8c9383': ('0.14.0', 'server-10'),
+        'ae50180215707facabd2d8d0eabcab086a99ae0584ea1eb4063280701dacacc5': ('0.14.1', 'server-10'),
+        '4d9874984155e8cfc73469ee33057f353ee9508c8e6c5df81adf1be11dacb831': ('1.0.0.dev20261027', 'server-10'),
     },
 }
 # profile -> {function: (the dotted names it reads, (global, lazy module)...)}
@@ -138,7 +143,13 @@ READS = {
             (),
         ),
     },
-    'server-9': {
+    'sdk-9': {
+        'stream_response': (
+            ('Exception', 'RuntimeError', '_raise_exception_object_on_client', 'client_common', 'client_common.API_SERVER_REQUEST_CONNECTION_TIMEOUT_SECONDS', 'colorama', 'colorama.Fore', 'colorama.Fore.YELLOW', 'colorama.Style', 'colorama.Style.RESET_ALL', 'env_options', 'env_options.Options', 'env_options.Options.SHOW_DEBUG_INFO', 'env_options.Options.SHOW_DEBUG_INFO.get', 'exceptions', 'exceptions.RequestCancelled', 'get', 'getattr', 'interactive_utils', 'interactive_utils.handle_interactive_auth', 'logger', 'payloads', 'payloads.RequestPayload', 'print', 'requests_lib', 'requests_lib.Request', 'requests_lib.Request.decode', 'requests_lib.RequestStatus', 'requests_lib.RequestStatus.CANCELLED', 'rest', 'rest.get_retry_context', 'rich_utils', 'rich_utils.decode_rich_status', 'server_common', 'server_common.RequestId', 'server_common.make_authenticated_request', 'str', 'ux_utils', 'ux_utils.print_exception_no_traceback'),
+            (),
+        ),
+    },
+    'server-10': {
         '_extract_members': (
             ('ValueError', '_is_relative_to', 'os', 'os.path', 'os.path.isabs', 'os.path.normpath', 'shutil', 'shutil.copyfileobj'),
             (),
@@ -146,7 +157,21 @@ READS = {
     },
 }
 # The registry's natively served functions, and where Python serves some anyway.
-SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',), 'sky.data.storage_utils': ('zip_files_and_folders',), 'sky.client.common': ('_compute_zip_blob_id',), 'sky.server.server': ('_extract_members',)}
+SERVED = {'sky.utils.common_utils': ('base36_encode', 'read_last_n_lines', 'find_free_port', 'get_cpu_count', 'get_mem_size_gb'), 'sky.utils.subprocess_utils': ('get_max_workers_for_file_mounts',), 'sky.server.stream_utils': ('_tail_log_file',), 'sky.data.storage_utils': ('zip_files_and_folders',), 'sky.client.common': ('_compute_zip_blob_id',), 'sky.client.sdk': ('stream_response',), 'sky.server.server': ('_extract_members',)}
+# Files of the helpers served functions rely on (the registry's HELPERS) whose helper has the
+# reference's fingerprint: module -> sha256 of the file -> releases.
+HELPER_FILES = {
+    'sky.utils.rich_utils': {
+        '7a180ecac8405510befb5a654ab64415c87685f1b04953ec50592cd3e14ceeb0': '0.14.0, 0.14.1',
+        '2b43af7f2bf56263291e955042a0e75c8a0ea1d3334775d2f5f00ab17b720a0b': '1.0.0.dev20261027',
+    },
+    'sky.utils.message_utils': {
+        '22ed7f5acfee0751662f2e3f63b8dde48ec700f19c09431b359501fbc8244bcd': '0.14.0, 0.14.1, 1.0.0.dev20261027',
+    },
+    'sky.client.interactive_utils': {
+        'e013d4cb0aaa4019cd6a081edcf316617b62aab713935e08438c79f06810076e': '0.11.2, 0.12.0, 0.12.1, 0.12.2, 0.12.2.post1, 0.12.3, 0.12.3.post1, 0.13.0, 0.14.0, 0.14.1, 1.0.0.dev20261027',
+    },
+}
 PYTHON_ON = {'pypy': ('base36_encode', 'read_last_n_lines')}
 
 

@@ -32,7 +32,7 @@ from typing import List, Tuple
 
 SUITES = (
     'startup_hook or hook_footprint or patch or verified or conformance or logtail or odd_inputs '
-    'or skypilot_zip or skypilot_extract'
+    'or skypilot_zip or skypilot_extract or skypilot_stream'
 )
 RELEASE_FILE = os.path.join('skyutils', '_release.py')
 TABLE_FILE = '_skyutils_verified.py'

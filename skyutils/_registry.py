@@ -158,6 +158,13 @@ WAITS: Tuple[Wait, ...] = (
         'compressed), members inflated and hashed in parallel otherwise',
     ),
     Wait(
+        'stream_response',
+        'sky.client.sdk',
+        None,
+        'every streamed log (`sky logs`, `sky api logs`, `sky launch`): each received chunk of '
+        'plain lines written and flushed once, where SkyPilot prints and flushes each line',
+    ),
+    Wait(
         '_extract_members',
         'sky.server.server',
         None,
@@ -165,6 +172,16 @@ WAITS: Tuple[Wait, ...] = (
         'path walked without following a symlink, SkyPilot\'s own from the first member it '
         'cannot decide as SkyPilot would',
     ),
+)
+
+# SkyPilot functions in other modules whose code a served function replicates or relies on
+# (the stream's decoder, and the two helpers it calls only for lines that need them): served
+# only while the file defining each is one whose function has the reference release's
+# fingerprint (HELPER_FILES in _skyutils_verified.py), checked at the first call.
+HELPERS: Tuple[Tuple[str, str], ...] = (
+    ('sky.utils.rich_utils', 'decode_rich_status'),
+    ('sky.utils.message_utils', 'decode_payload'),
+    ('sky.client.interactive_utils', 'handle_interactive_auth'),
 )
 
 NAMES: Tuple[str, ...] = tuple(function.name for function in FUNCTIONS)

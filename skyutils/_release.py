@@ -384,6 +384,7 @@ def table(wheels: Dict[str, str]) -> str:
                 if verified:
                     releases[module].setdefault(digest, []).append(version)
                     functions_of[(module, digest)] = verified
+    helper_files = _helper_files(wheels)
     profiles: Dict[str, str] = {}  # repr of what functions read -> profile name
     lines = [
         '"""The SkyPilot files the startup hook serves: made by `python -m skyutils._release`',
@@ -420,6 +421,18 @@ def table(wheels: Dict[str, str]) -> str:
         '# The registry\'s natively served functions, and where Python serves some anyway.'
     )
     lines.append(f'SERVED = {served!r}')
+    lines.append(
+        "# Files of the helpers served functions rely on (the registry's HELPERS) whose helper "
+        'has the'
+    )
+    lines.append("# reference's fingerprint: module -> sha256 of the file -> releases.")
+    lines.append('HELPER_FILES = {')
+    for module, digests in helper_files.items():
+        lines.append(f'    {module!r}: {{')
+        for digest, versions in sorted(digests.items(), key=lambda i: _order(i[1])):
+            lines.append(f'        {digest!r}: {", ".join(versions)!r},')
+        lines.append('    },')
+    lines.append('}')
     python_on = {k: tuple(sorted(v)) for k, v in _registry.PYTHON_ON.items()}
     lines.append(f'PYTHON_ON = {python_on!r}')
     lines += [
@@ -432,6 +445,37 @@ def table(wheels: Dict[str, str]) -> str:
         '',
     ]
     return '\n'.join(lines)
+
+
+def _helper_files(wheels: Dict[str, str]) -> Dict[str, Dict[str, List[str]]]:
+    """module -> {file digest: [versions]} for the registry's HELPERS: the files (of the listed
+    releases) whose helper has the reference release's fingerprint."""
+    import zipfile
+
+    from skyutils import _registry
+
+    with zipfile.ZipFile(wheels[REFERENCE]) as wheel:
+        reference = {
+            (m, f): Module(wheel.read(_path(m)).decode('utf-8')).fingerprint(f)
+            for m, f in _registry.HELPERS
+        }
+    listed = {v for _, v in RELEASES}
+    found: Dict[str, Dict[str, List[str]]] = {m: {} for m, _ in _registry.HELPERS}
+    for version, path in wheels.items():
+        if version not in listed:
+            continue
+        with zipfile.ZipFile(path) as wheel:
+            for module, function in _registry.HELPERS:
+                try:
+                    data = wheel.read(_path(module))
+                except KeyError:
+                    continue
+                if (
+                    Module(data.decode('utf-8')).fingerprint(function)
+                    == reference[(module, function)]
+                ):
+                    found[module].setdefault(file_digest(data), []).append(version)
+    return found
 
 
 def _path(module: str) -> str:

@@ -192,6 +192,12 @@ def _compute_zip_blob_id(module, original):
     return blob_id.make(module, original)
 
 
+def _stream_response(module, original):
+    from skyutils.skypilot import stream
+
+    return stream.make(module, original)
+
+
 def _extract_members(module, original):
     from skyutils.skypilot import extract
 
@@ -208,5 +214,6 @@ _MAKERS = {
     '_tail_log_file': _tail_log_file,
     'zip_files_and_folders': _zip_files_and_folders,
     '_compute_zip_blob_id': _compute_zip_blob_id,
+    'stream_response': _stream_response,
     '_extract_members': _extract_members,
 }
