@@ -103,6 +103,14 @@ def test_plain_lines_written_once_per_chunk(streamers):
     assert theirs[3] >= 503 and mine[3] <= len(chunks) * 2  # print: the text, then end=''
 
 
+def test_a_payload_splits_a_chunk_into_runs(streamers):
+    """A payload line among plain ones: the plain runs around it are still written at once."""
+    plain = b''.join(b'x%d\n' % i for i in range(300))
+    chunk = plain + payload('HEARTBEAT').encode() + plain + b'<sky-payload>{"a": 1}</sky-payload>\n'
+    theirs, mine = compare(streamers, [chunk + plain])
+    assert theirs[3] >= 900 and mine[3] <= 3 * 2
+
+
 PIECES = st.sampled_from(
     [b'plain line\n', b'crlf line\r\n', b'progress 10%\r', b'progress 20%\r', b'no end',
      b'\n', b'\r\n', b'  \n', b'tab\t\r  ', 'caf\u00e9 \u2603 \U0001f600\n'.encode(),

@@ -5,10 +5,11 @@ terminal at the speed of the pipe.
 SkyPilot decodes each received chunk into lines (`rich_utils.decode_rich_status`) and prints
 and flushes each line: one write system call a line. Served, the chunk is decoded step for
 step as SkyPilot's decoder does (the same UTF-8 handling across chunks, the same line
-splitting and carried partial line, the same `\\r\\n`), and where none of the chunk's lines is a
-payload (rich status, heartbeat, retry) or an interactive-auth line and no spinner is on, its
-lines are written and flushed at once; every other line goes through SkyPilot's own steps one
-by one, as SkyPilot's code takes it (payloads, spinners, interactive auth, errors). The line
+splitting and carried partial line, the same `\\r\\n`), and while no spinner is on, each run of
+its lines that holds no payload (rich status, heartbeat, retry) or interactive-auth mark is
+written and flushed at once; every marked line goes through SkyPilot's own steps, as SkyPilot's
+code takes it (payloads, spinners, interactive auth, errors), and so does every line once the
+stream has started a spinner. The line
 count a resumable stream restarts from and the retry progress counter advance by the lines of
 each chunk, as SkyPilot's advance line by line. So the bytes written are SkyPilot's, in the
 same order; what changes is how often they are flushed: once per received chunk.
@@ -23,6 +24,8 @@ the whole call is SkyPilot's own.
 import hashlib
 import sys
 import threading
+from bisect import bisect_right
+from itertools import accumulate
 from types import FunctionType, ModuleType
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -186,10 +189,25 @@ def _decoded(undecoded_buffer: bytes, chunk: bytes):
         return current_bytes.decode('utf-8', errors='replace'), b''
 
 
+def _marked(lines: List[str]) -> List[int]:
+    """The indices of the lines holding a payload or an interactive-auth mark, ascending."""
+    text = ''.join(lines)
+    positions = []
+    for mark in (PAYLOAD_MARK, INTERACTIVE_MARK):
+        at = text.find(mark)
+        while at >= 0:
+            positions.append(at)
+            at = text.find(mark, at + 1)
+    if not positions:
+        return []
+    ends = list(accumulate(map(len, lines)))  # a mark has no line break: it is in one line
+    return sorted({bisect_right(ends, p) for p in positions})
+
+
 def blocks(rich_utils, response, relay_rich_status, batch=True):
     """SkyPilot's decode_rich_status, chunk by chunk: what it yields (a line, or None for a
-    control message), with a chunk's lines as one Block where `batch` is asked for, no spinner
-    is on and none of them is a payload or an interactive-auth line."""
+    control message), with each run of a chunk's lines that holds no payload or
+    interactive-auth mark as one Block, where `batch` is asked for and no spinner is on."""
     decoding_status = None
     try:
         last_line = ''
@@ -207,18 +225,25 @@ def blocks(rich_utils, response, relay_rich_status, batch=True):
                 lines = lines[:-1]
             else:
                 last_line = ''
-            if batch and decoding_status is None:
-                text = ''.join(lines)
-                if PAYLOAD_MARK not in text and INTERACTIVE_MARK not in text:
+            marked = _marked(lines) if batch and decoding_status is None else []
+            marked.append(len(lines))  # past the last line: the end of the last run
+            at = m = 0
+            while at < len(lines):
+                while marked[m] < at:
+                    m += 1
+                if batch and decoding_status is None and marked[m] != at:
+                    # The plain lines up to the next marked one: one Block.
+                    end = marked[m]
+                    run = lines[at:end]
+                    text = ''.join(run)
                     if '\r\n' in text:  # only ever at a line's end: SkyPilot's replacement
-                        lines = [
-                            line[:-2] + '\n' if line.endswith('\r\n') else line for line in lines
-                        ]
-                        text = ''.join(lines)
-                    if lines:
-                        yield Block(lines, text)
+                        run = [line[:-2] + '\n' if line.endswith('\r\n') else line for line in run]
+                        text = ''.join(run)
+                    yield Block(run, text)
+                    at = end
                     continue
-            for line in lines:
+                line = lines[at]
+                at += 1
                 if line.endswith('\r\n'):
                     line = line[:-2] + '\n'
                 is_payload, decoded_line = rich_utils.message_utils.decode_payload(
