@@ -8,7 +8,7 @@ header and the Rust crate (read by cbindgen) to one another.
 from ctypes import POINTER, c_char, c_char_p, c_int, c_int32, c_int64, c_uint32, c_void_p
 from typing import Any, Dict, List, Tuple
 
-ABI_VERSION = 7
+ABI_VERSION = 8
 
 # Status codes (SKYUTILS_* in skyutils.h).
 OK = 0
@@ -41,7 +41,7 @@ ZIP_ENTRY_FIELDS = 6
 ZIP_RESULT_FIELDS = 4
 ZIP_ENTRY = 3
 ZIP_OFFSET = 4
-MEMBER_FIELDS = 6
+MEMBER_FIELDS = 7
 EXTRACT_FIELDS = 9
 EXTRACT_FILE = 0
 EXTRACT_DIR = 1

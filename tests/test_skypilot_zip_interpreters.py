@@ -122,3 +122,29 @@ def test_generated_trees_on_this_python(zippers, nodes, relative):
         _compare(zippers, [root], tmp, relative_to_items=relative)
     finally:
         shutil.rmtree(tmp)
+
+
+def test_blob_id_of_an_overlapped_zip_on_this_python(zippers, tmp_path):
+    """A member whose listed compressed size runs into the next member's header: zipfile of
+    3.12+ (its _end_offset) refuses to read it ('Overlapped entries'), older ones read it; the
+    served id answers as this Python's zipfile does."""
+    _, _, own_id, served_id = zippers
+    path = tmp_path / 'overlap.zip'
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        z.writestr('a', b'alpha' * 1000)
+        z.writestr('b', b'beta' * 1000)
+    data = bytearray(path.read_bytes())
+    at = data.index(b'PK\x01\x02')  # a's central header: its compressed size grows by 40
+    size = int.from_bytes(data[at + 20 : at + 24], 'little')
+    data[at + 20 : at + 24] = (size + 40).to_bytes(4, 'little')
+    path.write_bytes(bytes(data))
+
+    def outcome(function):
+        try:
+            return ('ok', function(str(path)))
+        except Exception as e:
+            return ('raises', type(e).__name__, str(e))
+
+    theirs = outcome(own_id)
+    assert outcome(served_id) == theirs
+    assert (theirs[0] == 'raises') == hasattr(zipfile.ZipInfo(), '_end_offset'), theirs

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKYUTILS_ABI_VERSION 7
+#define SKYUTILS_ABI_VERSION 8
 
 #define SKYUTILS_OK 0
 #define SKYUTILS_MORE 1         /* not done: call again with the same arguments and state */
@@ -122,10 +122,11 @@ int skyutils_zip_results(void *job, int64_t *results, uint8_t *digests, int coun
 int skyutils_zip_end(void *job);
 /* The SHA-256 of `count` members of the zip at path into out (32 bytes each), on up to
  * `threads` threads. members: SKYUTILS_MEMBER_FIELDS int64 each (header offset, compressed
- * size, size, method, CRC, length of its raw name; the names follow one another in names).
- * OK; DEFER: zipfile must read it (a local header not as listed, a method but stored and
- * deflate, a size or CRC not the data's); ERR_OS: errno in state[STATE_ERRNO]. */
-#define SKYUTILS_MEMBER_FIELDS 6
+ * size, size, method, CRC, length of its raw name, end offset or -1; the names follow one
+ * another in names). OK; DEFER: zipfile must read it (a local header not as listed, a method
+ * but stored and deflate, data past the end offset, a size or CRC not the data's); ERR_OS:
+ * errno in state[STATE_ERRNO]. */
+#define SKYUTILS_MEMBER_FIELDS 7
 int skyutils_zip_hash(const uint8_t *path, int path_len, const int64_t *members,
                       const uint8_t *names, int64_t names_len, int count, int threads,
                       uint8_t *out, int64_t *state);

@@ -22,7 +22,7 @@ pub mod system;
 pub mod text;
 
 /// Raised whenever an exported signature or a status code changes meaning.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// The ABI version; Python binds nothing unless it matches what it was written for.
 #[no_mangle]

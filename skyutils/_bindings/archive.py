@@ -136,16 +136,17 @@ class ZipJob:
 
 
 def hash_members(
-    path: bytes, members: List[Tuple[int, int, int, int, int, bytes]]
+    path: bytes, members: List[Tuple[int, int, int, int, int, bytes, int]]
 ) -> Optional[List[bytes]]:
     """The SHA-256 of each member (header offset, compressed size, size, method, CRC, raw
-    name) of the zip at `path`; None where zipfile must read it. OSError as the open raises."""
+    name, end offset or -1) of the zip at `path`; None where zipfile must read it. OSError
+    as the open raises."""
     count = len(members)
     fields = (c_int64 * max(1, count * _abi.MEMBER_FIELDS))()
     names = []
-    for i, (offset, csize, size, method, crc, name) in enumerate(members):
+    for i, (offset, csize, size, method, crc, name, end) in enumerate(members):
         at = i * _abi.MEMBER_FIELDS
-        fields[at : at + _abi.MEMBER_FIELDS] = [offset, csize, size, method, crc, len(name)]
+        fields[at : at + _abi.MEMBER_FIELDS] = [offset, csize, size, method, crc, len(name), end]
         names.append(name)
     joined = b''.join(names)
     out = (c_char * max(1, 32 * count))()

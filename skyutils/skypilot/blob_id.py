@@ -96,8 +96,10 @@ def read(zip_path) -> Optional[List[Tuple[str, bytes]]]:
             raw = info.orig_filename.encode('utf-8' if info.flag_bits & _UTF8 else 'cp437')
             at.append(len(entries))
             entries.append((name, b''))
+            end = getattr(info, '_end_offset', None)  # zipfile's overlap check (3.12+)
+            end = -1 if end is None else end
             members.append((info.header_offset, info.compress_size, info.file_size,
-                            info.compress_type, info.CRC, raw))  # fmt: skip
+                            info.compress_type, info.CRC, raw, end))  # fmt: skip
     digests = archive.hash_members(os.fsencode(os.fspath(zip_path)), members)
     if digests is None:
         return None

@@ -245,6 +245,7 @@ fn items<'a>(fields: &[i64], names: &'a [u8]) -> Option<Vec<Item<'a>>> {
                 method: f[4],
                 crc: u32::try_from(f[5]).ok()?,
                 name: (0, 0),
+                end_offset: None, // the item's own, below
             },
             end_offset: u64::try_from(f[6]).ok(),
             path,

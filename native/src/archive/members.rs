@@ -17,7 +17,7 @@ use crate::ffi;
 use crate::files::fd::{self, State, STATE_ERRNO};
 
 /// int64 values per member in the caller's array.
-pub const MEMBER_FIELDS: usize = 6;
+pub const MEMBER_FIELDS: usize = 7;
 const CHUNK: usize = 256 * 1024;
 
 /// One member as the central directory gives it.
@@ -29,6 +29,8 @@ pub struct Member {
     pub method: i64,
     pub crc: u32,
     pub name: (usize, usize), // where its raw name is in the names buffer
+    /// Where zipfile (3.12+) knows the next member starts: data past it is refused.
+    pub end_offset: Option<u64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -179,7 +181,7 @@ pub fn hash_member(
     member: &Member,
     name: &[u8],
 ) -> Result<[u8; 32], Outcome> {
-    let start = locate(file, member, name, None)?;
+    let start = locate(file, member, name, member.end_offset)?;
     let mut sha = Sha256::new();
     stream(reader, file, member, start, |piece| {
         sha.update(piece);
@@ -190,7 +192,8 @@ pub fn hash_member(
 
 /// The SHA-256 of each of `count` members of the zip at `path` into `out` (32 bytes each), on
 /// up to `threads` threads. `members` holds MEMBER_FIELDS int64 per member: header offset,
-/// compressed size, size, method, CRC, and the length of its raw name, the names following
+/// compressed size, size, method, CRC, the length of its raw name, and its end offset (-1:
+/// none), the names following
 /// one another in `names`. OK; DEFER where zipfile must read the zip; ERR_OS with errno in
 /// state[STATE_ERRNO].
 ///
@@ -265,6 +268,7 @@ pub unsafe extern "C" fn skyutils_zip_hash(
                 method: f[3],
                 crc,
                 name: (at, name_end),
+                end_offset: u64::try_from(f[6]).ok(),
             });
             at = name_end;
         }
