@@ -65,28 +65,29 @@ def test_these_releases_serve_every_function(wheels, version):
         assert set(verified.READS[profile]) == set(names)
 
 
+def _served_versions(wheels, module):
+    """The releases whose file of `module` the table serves."""
+    return {v for v, wheel in wheels.items() if _digest(wheel, module) in verified.RELEASES[module]}
+
+
 def test_the_extraction_of_these_releases_is_served(wheels):
     """The server's `_extract_members` came with 0.14.0 (before, unzip_file extracted inline)
     and is the same in 0.14.1 and the nightly."""
-    module = 'sky.server.server'
-    served = {
-        version
-        for version, wheel in wheels.items()
-        if _digest(wheel, module) in verified.RELEASES[module]
+    assert _served_versions(wheels, 'sky.server.server') == {
+        '0.14.0',
+        '0.14.1',
+        '1.0.0.dev20261027',
     }
-    assert served == {'0.14.0', '0.14.1', '1.0.0.dev20261027'}
 
 
 def test_the_tail_block_of_these_releases_is_served(wheels):
     """The log tailer's tail block is 0.14.1's in 0.14.0 and the nightly (whose follow code
     differs); the releases before 0.14.0 have another (they read the file otherwise)."""
-    module = 'sky.server.stream_utils'
-    served = {
-        version
-        for version, wheel in wheels.items()
-        if _digest(wheel, module) in verified.RELEASES[module]
+    assert _served_versions(wheels, 'sky.server.stream_utils') == {
+        '0.14.0',
+        '0.14.1',
+        '1.0.0.dev20261027',
     }
-    assert served == {'0.14.0', '0.14.1', '1.0.0.dev20261027'}
 
 
 def test_older_releases_serve_only_what_is_the_reference_s(wheels):
